@@ -1,0 +1,99 @@
+"""grok_nb: ask xAI's Grok vision models about any image in a Jupyter notebook.
+
+This module is a short index. Names load on first use so ``import grok_nb`` stays
+cheap (no Pillow, numpy, matplotlib, httpx or widgets until needed).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    BudgetExceeded,
+    CacheMiss,
+    ConfigError,
+    CreditsExhausted,
+    GrokError,
+    ImageError,
+    InternalServerError,
+    MissingKeyError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+)
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY: dict[str, str] = {
+    "tiles": "grok_nb.session",
+    "ask": "grok_nb.session",
+    "ask_async": "grok_nb.session",
+    "ask_many": "grok_nb.batch",
+    "answers_to_frame": "grok_nb.batch",
+    "calibrate": "grok_nb.calibrate",
+    "TilePlan": "grok_nb.tiles",
+    "TileRule": "grok_nb.tiles",
+    "Answer": "grok_nb.answer",
+    "Usage": "grok_nb.answer",
+    "Client": "grok_nb.client",
+    "TileExplorer": "grok_nb.explorer",
+    "prepare": "grok_nb.images",
+    "PreparedImage": "grok_nb.images",
+}
+_SUBMODULES = ("simulator",)
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "BudgetExceeded",
+    "CacheMiss",
+    "ConfigError",
+    "CreditsExhausted",
+    "GrokError",
+    "ImageError",
+    "InternalServerError",
+    "MissingKeyError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "__version__",
+    "load_ipython_extension",
+    *_LAZY,
+    *_SUBMODULES,
+]
+
+if TYPE_CHECKING:
+    from . import simulator as simulator
+    from .tiles import TilePlan as TilePlan
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"grok_nb.{name}")
+    else:
+        raise AttributeError(f"module 'grok_nb' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext grok_nb``: register the magics."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)
