@@ -38,8 +38,8 @@ _LAZY: dict[str, str] = {
     "ask_many": "grok_nb.batch",
     "answers_to_frame": "grok_nb.batch",
     "calibrate": "grok_nb.calibrate",
-    "TilePlan": "grok_nb.tiles",
-    "TileRule": "grok_nb.tiles",
+    "TilePlan": "grok_nb.tiling",
+    "TileRule": "grok_nb.tiling",
     "Answer": "grok_nb.answer",
     "Usage": "grok_nb.answer",
     "Client": "grok_nb.client",
@@ -74,7 +74,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from . import simulator as simulator
-    from .tiles import TilePlan as TilePlan
+    from .tiling import TilePlan as TilePlan
 
 
 def __getattr__(name: str) -> Any:

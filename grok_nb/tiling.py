@@ -178,9 +178,7 @@ class TilePlan:
 
 
 def _check_size(width: object, height: object) -> tuple[int, int]:
-    ok = all(
-        isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (width, height)
-    )
+    ok = all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (width, height))
     if not ok:
         raise ImageError(f"{width}x{height} image", "width and height must be positive integers")
     return int(width), int(height)  # type: ignore[call-overload]

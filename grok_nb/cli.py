@@ -1,0 +1,101 @@
+"""``grok-nb``: tile plans, questions and the offline simulator from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from .errors import GrokError
+
+__all__ = ["main"]
+
+EXIT_USAGE = 2
+
+
+def _cmd_tiles(args: argparse.Namespace) -> int:
+    from .render import format_usd
+    from .session import tiles
+
+    plans = [tiles(src, rule=args.rule, detail=args.detail) for src in args.images]
+    if args.json:
+        records = [
+            {"file": src, **p.to_dict(), "model": args.model, "cost_usd": p.cost_usd(args.model)}
+            for src, p in zip(args.images, plans, strict=True)
+        ]
+        json.dump(records, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    header = ("file", "size", "grid", "tiles", "tokens", "est. cost")
+    table = [header]
+    for src, p in zip(args.images, plans, strict=True):
+        extra = f"+{p.extra_tiles}" if p.extra_tiles else ""
+        table.append(
+            (
+                src,
+                f"{p.width}x{p.height}",
+                f"{p.grid[0]}x{p.grid[1]}",
+                f"{p.tiles}{extra}",
+                f"{p.tokens:,}",
+                format_usd(p.cost_usd(args.model)),
+            )
+        )
+    if len(plans) > 1:
+        total = sum(p.tokens for p in plans)
+        costs = [p.cost_usd(args.model) for p in plans]
+        cost = None if None in costs else sum(c or 0.0 for c in costs)
+        table.append(("total", "", "", "", f"{total:,}", format_usd(cost)))
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    print(f"rule {plans[0].rule}, detail {plans[0].detail}, model {args.model}")
+    for p in plans:
+        if p.assumption:
+            print(f"note: {p.assumption}")
+            break
+    return 0
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from .simulator import main as simulate
+
+    return int(simulate(args.rest))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .pricing import DEFAULT_MODEL
+    from .tiling import DEFAULT_RULE, DETAILS, RULES
+
+    parser = argparse.ArgumentParser(
+        prog="grok-nb", description="Grok vision from the shell: tile plans, questions, simulator."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("tiles", help="show how images are cut into 448 px tiles and their cost")
+    t.add_argument("images", nargs="+", metavar="IMG", help="image files")
+    t.add_argument("--rule", choices=sorted(RULES), default=DEFAULT_RULE)
+    t.add_argument("--detail", choices=DETAILS, default="high")
+    t.add_argument("--model", default=DEFAULT_MODEL, help="model whose prices to use")
+    t.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    t.set_defaults(func=_cmd_tiles)
+    s = sub.add_parser("simulate", help="run the offline xAI-compatible simulator", add_help=False)
+    s.add_argument("rest", nargs=argparse.REMAINDER)
+    s.set_defaults(func=_cmd_simulate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except GrokError as exc:
+        print(f"grok-nb: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("grok-nb: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
