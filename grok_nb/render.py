@@ -182,3 +182,144 @@ def plans_mimebundle(plans: Sequence[TilePlan], model: str | None = None) -> dic
         "text/plain": "\n".join([*lines, summary]),
         "text/html": "<div>" + "".join(figures) + f"<p><b>{html.escape(summary)}</b></p></div>",
     }
+
+
+# --- answers -------------------------------------------------------------------
+
+
+def _tokens_line(answer: Any) -> str:
+    est = answer.estimated_image_tokens
+    usage = answer.usage
+    billed = None if usage is None else usage.image_tokens
+    if billed is None and est is None:
+        return "image tokens: none"
+    if billed is None:
+        return f"image tokens ≈ {est:,} est. (no usage reported)"
+    if est is None:
+        return f"image tokens {billed:,} billed (not estimated: unmeasured URL)"
+    if est == billed:
+        return f"image tokens {billed:,} billed = {est:,} est. ✓"
+    rule = answer.images[0].rule if answer.images else "?"
+    return (
+        f"⚠ image tokens {billed:,} billed ≠ {est:,} est. (rule {rule}; "
+        "`grok_nb.calibrate()` finds the rule that matches)"
+    )
+
+
+def answer_footer(answer: Any) -> str:
+    """One line under every answer: model, tokens estimated vs billed, cost, latency, cache."""
+    bits = [answer.model or "model unknown", _tokens_line(answer)]
+    usage = answer.usage
+    if usage is not None:
+        bits.append(f"text {usage.text_tokens:,}")
+        completion = f"completion {usage.completion_tokens:,}"
+        if usage.reasoning_tokens:
+            completion += f" + reasoning {usage.reasoning_tokens:,}"
+        bits.append(completion)
+        if usage.cached_tokens:
+            bits.append(f"prompt cache {usage.cached_tokens:,}")
+    if answer.cached:
+        bits.append(f"from cache: $0 now (original call {format_usd(answer.cost_usd)})")
+    else:
+        bits.append(format_usd(answer.cost_usd))
+    if answer.latency_s is not None:
+        bits.append(
+            f"{answer.latency_s * 1000:.0f} ms"
+            if answer.latency_s < 1
+            else f"{answer.latency_s:.2f} s"
+        )
+    if answer.finish_reason not in (None, "stop"):
+        bits.append(f"finish: {answer.finish_reason}")
+    return " · ".join(bits)
+
+
+def _parsed_markdown(parsed: Any) -> str:
+    import json
+
+    if hasattr(parsed, "model_dump"):
+        parsed = parsed.model_dump(mode="json")
+    return "```json\n" + json.dumps(parsed, indent=2, ensure_ascii=False, default=str) + "\n```"
+
+
+def answer_markdown(answer: Any, *, footer: bool = True) -> str:
+    body = answer.text if answer.parsed is None else _parsed_markdown(answer.parsed)
+    if not footer:
+        return body
+    return f"{body}\n\n---\n<small>{html.escape(answer_footer(answer))}</small>"
+
+
+def answer_mimebundle(answer: Any) -> dict[str, Any]:
+    """Markdown for notebooks (also readable saved, with no kernel) + plain text."""
+    text = answer.text if answer.parsed is None else _parsed_markdown(answer.parsed)
+    return {
+        "text/markdown": answer_markdown(answer),
+        "text/plain": f"{text}\n---\n{answer_footer(answer)}",
+    }
+
+
+def thumbnails_mimebundle(plans: Sequence[TilePlan], model: str | None = None) -> dict[str, Any]:
+    """The strip shown above an answer: each image with its grid and token count."""
+    if len(plans) == 1:
+        return plan_mimebundle(plans[0], model)
+    return plans_mimebundle(plans, model)
+
+
+def estimate_mimebundle(call: Any) -> dict[str, Any]:
+    """The line shown before sending: what the call is expected to cost."""
+    est = call.estimate
+    new = len(call.images)
+    resent = len(call.plans) - sum(1 for p in call.images if p.plan is not None)
+    what = [f"{new} image{'s' if new != 1 else ''}"] if new else []
+    if resent:
+        what.append(f"{resent} earlier image{'s' if resent != 1 else ''} resent")
+    parts = [f"≈ {est.image_tokens:,} image tokens" + (f" ({', '.join(what)})" if what else "")]
+    parts.append(f"~{est.text_tokens:,} text tokens")
+    if est.unmeasured_images:
+        parts.append(
+            f"{est.unmeasured_images} URL image(s) not measured (fetch_urls=True measures)"
+        )
+    cost = f"≈ {format_usd(est.prompt_usd)} prompt on {call.model}"
+    if est.max_completion_usd is not None:
+        cost += f" (≤ {format_usd(est.worst_usd)} with max_tokens)"
+    rule = call.options["tile_rule"]
+    text = "Estimate: " + " + ".join(parts) + f" · {cost} · rule {rule}"
+    return {"text/markdown": f"<small>{html.escape(text)}</small>", "text/plain": text}
+
+
+def usage_mimebundle(ledger: Any) -> dict[str, Any]:
+    """``%grokvision_usage``: one row per call and the kernel's totals."""
+    header = "| # | model | cached | image est. | image billed | prompt | completion | cost |"
+    rows = [header, "|" + "---|" * 8]
+    plain = []
+    for n, r in enumerate(ledger.rows, start=1):
+        est = "" if r.estimated_image_tokens is None else f"{r.estimated_image_tokens:,}"
+        billed = "" if r.image_tokens is None else f"{r.image_tokens:,}"
+        if r.mismatch:
+            billed += " ⚠"
+        cells = [
+            str(n),
+            r.model,
+            "yes" if r.cached else "",
+            est,
+            billed,
+            f"{r.prompt_tokens or 0:,}",
+            f"{r.completion_tokens or 0:,}",
+            format_usd(r.cost_usd),
+        ]
+        rows.append("| " + " | ".join(cells) + " |")
+        plain.append("  ".join(cells))
+    t = ledger.totals()
+    total = (
+        f"{t['calls']} calls ({t['cached']} from cache) · image tokens "
+        f"{t['image_tokens']:,} billed / {t['estimated_image_tokens']:,} est. · "
+        f"prompt {t['prompt_tokens']:,} · completion {t['completion_tokens']:,} · "
+        f"spent {format_usd(t['cost_usd'])}"
+    )
+    if t["mismatches"]:
+        total += f" · {t['mismatches']} estimate mismatch(es)"
+    if not ledger.rows:
+        return {"text/markdown": "*No calls yet in this kernel.*", "text/plain": "No calls yet."}
+    return {
+        "text/markdown": "\n".join(rows) + f"\n\n**{total}**",
+        "text/plain": "\n".join([*plain, total]),
+    }

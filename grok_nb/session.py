@@ -1,17 +1,30 @@
 """The public entry points: ``tiles``, ``ask``, ``ask_async``.
 
 Wires the one-way flow: source -> prepared image -> request -> cache -> client -> Answer.
+Options not given explicitly come from the ``GrokVision`` settings (``settings.py``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+from .errors import BudgetExceeded, CacheMiss, ConfigError
 from .tiling import TilePlan, plan
 
-__all__ = ["tiles"]
+if TYPE_CHECKING:
+    from .answer import Answer
+    from .cache import ResponseCache
+    from .client import Client
+    from .images import PreparedImage
+
+__all__ = ["CallPlan", "Estimate", "ask", "ask_async", "plan_call", "resolve_options", "tiles"]
 
 PREVIEW_PX = 512  # longest side of the thumbnail kept on a plan for display
+CHARS_PER_TOKEN = 4  # rough text-token estimate; the billed count is shown after the call
+DeltaCallback = Callable[[str], None]
 
 
 def _is_size(obj: object) -> bool:
@@ -38,3 +51,360 @@ def tiles(image: Any, *, rule: str | None = None, detail: str = "high") -> TileP
     thumb = pil.copy()
     thumb.thumbnail((PREVIEW_PX, PREVIEW_PX))
     return result.with_preview(thumb, label)
+
+
+def resolve_options(**overrides: Any) -> dict[str, Any]:
+    """Settings in force, with every non-``None`` override applied and validated."""
+    from .settings import current
+
+    settings = current()
+    known = settings.options()
+    unknown = sorted(set(overrides) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"unknown option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(known))}"
+        )
+    merged = dict(known)
+    if any(v is not None for v in overrides.values()):
+        from traitlets import TraitError
+
+        from .settings import GrokVision
+
+        probe = GrokVision(config=settings.config)  # validate without touching the shared one
+        for name, value in overrides.items():
+            if value is None:
+                continue
+            try:
+                setattr(probe, name, value)
+            except TraitError as exc:
+                raise ConfigError(f"{name}={value!r}: {exc}") from None
+            merged[name] = getattr(probe, name)
+    return merged
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a call is expected to cost before it is sent."""
+
+    image_tokens: int
+    text_tokens: int
+    unmeasured_images: int  # URLs passed through without being measured
+    prompt_usd: float | None
+    max_completion_usd: float | None  # when max_tokens caps the answer
+
+    @property
+    def worst_usd(self) -> float | None:
+        if self.prompt_usd is None:
+            return None
+        return self.prompt_usd + (self.max_completion_usd or 0.0)
+
+
+@dataclass
+class CallPlan:
+    """Everything decided before a call: the body, its cache key and its estimate."""
+
+    body: dict[str, Any]
+    base_url: str
+    model: str
+    options: dict[str, Any]
+    images: list[PreparedImage]
+    plans: list[TilePlan]  # this call's images, then earlier images resent from history
+    estimate: Estimate
+    cache_key: str | None
+    schema: Any = None
+    user_message: dict[str, Any] = field(default_factory=dict)
+
+
+def _estimate(
+    body: dict[str, Any], plans: Sequence[TilePlan], unmeasured: int, opts: dict[str, Any]
+) -> Estimate:
+    from .pricing import price_for
+
+    chars = 0
+    for message in body.get("messages", []):
+        content = message.get("content")
+        if isinstance(content, str):
+            chars += len(content)
+        elif isinstance(content, list):
+            chars += sum(len(p.get("text", "")) for p in content if p.get("type") == "text")
+    text_tokens = -(-chars // CHARS_PER_TOKEN)
+    image_tokens = sum(p.tokens for p in plans)
+    price = price_for(opts["model"])
+    prompt_usd = None
+    completion_usd = None
+    if price is not None:
+        prompt_usd = price.cost(prompt_tokens=text_tokens + image_tokens)
+        if opts.get("max_tokens"):
+            completion_usd = price.cost(completion_tokens=opts["max_tokens"])
+    return Estimate(image_tokens, text_tokens, unmeasured, prompt_usd, completion_usd)
+
+
+def _prepare_in_order(images: Sequence[Any], opts: dict[str, Any]) -> list[PreparedImage]:
+    """Prepare every source; already-prepared images pass through, order kept."""
+    from .images import PreparedImage, prepare_many
+
+    out: list[PreparedImage] = []
+    pending: list[Any] = []
+
+    def flush() -> None:
+        if pending:
+            out.extend(
+                prepare_many(
+                    list(pending),
+                    rule=opts["tile_rule"],
+                    detail=opts["detail"],
+                    resize=opts["resize"],
+                    fetch_urls=opts["fetch_urls"],
+                )
+            )
+            pending.clear()
+
+    for item in images:
+        if isinstance(item, PreparedImage):
+            flush()
+            out.append(item)
+        else:
+            pending.append(item)
+    flush()
+    return out
+
+
+def plan_call(
+    prompt: str,
+    images: Sequence[Any] = (),
+    *,
+    history: Sequence[dict[str, Any]] = (),
+    history_plans: Sequence[TilePlan] = (),
+    schema: Any = None,
+    **overrides: Any,
+) -> CallPlan:
+    """Prepare images, build the request and estimate it, without sending anything."""
+    from .keys import resolve_base_url
+    from .request import build_chat_request
+
+    opts = resolve_options(**overrides)
+    prepared = _prepare_in_order(images, opts)
+    body = build_chat_request(
+        [*prepared, prompt],
+        model=opts["model"],
+        system=opts["system"],
+        history=history,
+        temperature=opts["temperature"],
+        max_tokens=opts["max_tokens"],
+        schema=schema,
+        stream=opts["stream"],
+    )
+    plans = [p.plan for p in prepared if p.plan is not None] + list(history_plans)
+    unmeasured = sum(1 for p in prepared if p.plan is None)
+    base_url = resolve_base_url(opts["base_url"])
+    key = None
+    if opts["cache"] != "off":
+        from .cache import request_key
+
+        key = request_key(body, base_url)
+    return CallPlan(
+        body=body,
+        base_url=base_url,
+        model=opts["model"],
+        options=opts,
+        images=prepared,
+        plans=plans,
+        estimate=_estimate(body, plans, unmeasured, opts),
+        cache_key=key,
+        schema=schema,
+        user_message=body["messages"][-1],
+    )
+
+
+def check_budget(call: CallPlan) -> None:
+    from .render import format_usd
+
+    limit = call.options["max_cost_usd"]
+    worst = call.estimate.worst_usd
+    if limit is None or worst is None or worst <= limit:
+        return
+    raise BudgetExceeded(
+        f"estimated cost {format_usd(worst)} is above max_cost_usd={format_usd(limit)} "
+        f"by {format_usd(worst - limit)}; nothing was sent",
+        estimate_usd=worst,
+        limit_usd=limit,
+    )
+
+
+_caches: dict[str, ResponseCache] = {}
+_clients: dict[tuple[str, float, int], Client] = {}
+
+
+def _cache_for(opts: dict[str, Any]) -> ResponseCache:
+    from .cache import ResponseCache, default_cache_path
+
+    path = str(opts["cache_path"] or default_cache_path())
+    if path not in _caches:
+        _caches[path] = ResponseCache(path)
+    return _caches[path]
+
+
+def _client_for(call: CallPlan) -> Client:
+    from .client import Client
+
+    # The key itself is looked up by the client at each call, so a key set in a
+    # running kernel takes effect at once; base URL and timeouts pick the pool.
+    key = (call.base_url, float(call.options["timeout_s"]), int(call.options["max_retries"]))
+    if key not in _clients:
+        _clients[key] = Client(base_url=key[0], timeout_s=key[1], max_retries=key[2])
+    return _clients[key]
+
+
+def _from_cache(call: CallPlan) -> Answer | None:
+    mode = call.options["cache"]
+    if call.cache_key is None or mode in ("off", "refresh"):
+        return None
+    started = time.perf_counter()
+    entry = _cache_for(call.options).get(call.cache_key)
+    if entry is None:
+        if mode == "replay":
+            raise CacheMiss(
+                f"cache='replay' but this request is not in the cache "
+                f"({call.options['cache_path'] or 'default cache'}); run it once with "
+                "cache='use' and a key to record it"
+            )
+        return None
+    answer = _answer_from_record(entry.record, call.schema)
+    answer.cached = True
+    answer.latency_s = time.perf_counter() - started
+    return _finish(answer, call)
+
+
+def _answer_from_record(record: dict[str, Any], schema: Any) -> Answer:
+    from .answer import Answer, Usage
+    from .request import parse_structured
+
+    usage = record.get("usage")
+    answer = Answer(
+        text=record.get("text", ""),
+        usage=None if usage is None else Usage(**usage),
+        cost_usd=record.get("cost_usd"),
+        model=record.get("model", ""),
+        finish_reason=record.get("finish_reason"),
+        request_id=record.get("request_id"),
+        id=record.get("id"),
+    )
+    if schema is not None:
+        answer.parsed = parse_structured(answer.text, schema)
+    return answer
+
+
+def _finish(answer: Answer, call: CallPlan) -> Answer:
+    from .request import redact_request
+
+    answer.images = list(call.plans)
+    answer.estimated_image_tokens = (
+        call.estimate.image_tokens if not call.estimate.unmeasured_images else None
+    )
+    answer.request = redact_request(call.body)
+    from .ledger import LEDGER
+
+    LEDGER.record(answer)
+    return answer
+
+
+def _store(answer: Answer, call: CallPlan) -> None:
+    if call.cache_key is None or call.options["cache"] not in ("use", "refresh"):
+        return
+    from .cache import cacheable
+
+    record = answer.to_dict()
+    if cacheable(record):
+        _cache_for(call.options).put(
+            call.cache_key, record, base_url=call.base_url, model=answer.model or call.model
+        )
+
+
+def send(call: CallPlan, *, on_delta: DeltaCallback | None = None) -> Answer:
+    """Serve ``call`` from the cache or the API (after the budget check)."""
+    cached = _from_cache(call)
+    if cached is not None:
+        if on_delta is not None:
+            on_delta(cached.text)
+        return cached
+    if call.options["cache"] == "replay":  # pragma: no cover - _from_cache raised
+        raise CacheMiss("not in cache")
+    check_budget(call)
+    answer = _client_for(call).chat(call.body, on_delta=on_delta, schema=call.schema)
+    _store(answer, call)
+    return _finish(answer, call)
+
+
+async def send_async(call: CallPlan, *, on_delta: DeltaCallback | None = None) -> Answer:
+    cached = _from_cache(call)
+    if cached is not None:
+        if on_delta is not None:
+            on_delta(cached.text)
+        return cached
+    check_budget(call)
+    answer = await _client_for(call).achat(call.body, on_delta=on_delta, schema=call.schema)
+    _store(answer, call)
+    return _finish(answer, call)
+
+
+def ask(
+    prompt: str,
+    *images: Any,
+    model: str | None = None,
+    detail: str | None = None,
+    system: str | None = None,
+    schema: Any = None,
+    stream: bool | None = None,
+    cache: str | None = None,
+    on_delta: DeltaCallback | None = None,
+    history: Sequence[dict[str, Any]] = (),
+    **options: Any,
+) -> Answer:
+    """Ask ``model`` about ``images``; returns an ``Answer`` with text, usage and cost.
+
+    ``images`` are anything ``%%grokvision`` accepts. ``schema`` (a pydantic model class
+    or a JSON-schema dict) asks for structured output, parsed into ``answer.parsed``.
+    """
+    call = plan_call(
+        prompt,
+        images,
+        history=history,
+        schema=schema,
+        model=model,
+        detail=detail,
+        system=system,
+        stream=stream,
+        cache=cache,
+        **options,
+    )
+    return send(call, on_delta=on_delta)
+
+
+async def ask_async(
+    prompt: str,
+    *images: Any,
+    model: str | None = None,
+    detail: str | None = None,
+    system: str | None = None,
+    schema: Any = None,
+    stream: bool | None = None,
+    cache: str | None = None,
+    on_delta: DeltaCallback | None = None,
+    history: Sequence[dict[str, Any]] = (),
+    **options: Any,
+) -> Answer:
+    """``ask`` for ``await``: same arguments, same ``Answer``."""
+    call = plan_call(
+        prompt,
+        images,
+        history=history,
+        schema=schema,
+        model=model,
+        detail=detail,
+        system=system,
+        stream=stream,
+        cache=cache,
+        **options,
+    )
+    return await send_async(call, on_delta=on_delta)

@@ -1,0 +1,92 @@
+"""Remember the image most recently displayed in this kernel.
+
+``%%grokvision`` with no image argument asks about it: the plot from the previous
+cell (inline matplotlib), a displayed PIL image, any ``image/png`` / ``image/jpeg``
+output. We watch the two ways output reaches the front end: ``display()`` (the
+display publisher) and a cell's result (the display hook).
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["DisplayedImage", "ImageCapture"]
+
+IMAGE_MIMES = ("image/png", "image/jpeg")
+
+
+@dataclass(frozen=True)
+class DisplayedImage:
+    data: bytes
+    mime: str
+    description: str  # "the image displayed by cell [5]"
+
+
+def _image_from_bundle(data: Any) -> tuple[bytes, str] | None:
+    if not isinstance(data, dict):
+        return None
+    for mime in IMAGE_MIMES:
+        value = data.get(mime)
+        if value is None:
+            continue
+        if isinstance(value, str):  # front ends get base64 text
+            try:
+                return base64.b64decode(value), mime
+            except ValueError:
+                return None
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return bytes(value), mime
+    return None
+
+
+class ImageCapture:
+    """Wraps the shell's display publisher and display hook; ``last`` is the newest image."""
+
+    def __init__(self, shell: Any) -> None:
+        self.shell = shell
+        self.last: DisplayedImage | None = None
+        self._originals: list[tuple[Any, str, Any]] = []
+
+    def _remember(self, data: Any, how: str) -> None:
+        found = _image_from_bundle(data)
+        if found is None:
+            return
+        count = getattr(self.shell, "execution_count", None)
+        where = f"cell [{count}]" if count else "an earlier cell"
+        self.last = DisplayedImage(found[0], found[1], f"the image {how} by {where}")
+
+    def install(self) -> None:
+        if self._originals:
+            return
+        pub = self.shell.display_pub
+        original_publish = pub.publish
+
+        def publish(data: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                self._remember(data, "displayed")
+            finally:
+                result = original_publish(data, *args, **kwargs)
+            return result
+
+        pub.publish = publish
+        self._originals.append((pub, "publish", original_publish))
+        hook = self.shell.displayhook
+        original_write = getattr(hook, "write_format_data", None)
+        if original_write is not None:
+
+            def write_format_data(format_dict: Any, *args: Any, **kwargs: Any) -> Any:
+                try:
+                    self._remember(format_dict, "shown as the result")
+                finally:
+                    result = original_write(format_dict, *args, **kwargs)
+                return result
+
+            hook.write_format_data = write_format_data
+            self._originals.append((hook, "write_format_data", original_write))
+
+    def uninstall(self) -> None:
+        for obj, name, original in reversed(self._originals):
+            setattr(obj, name, original)
+        self._originals.clear()

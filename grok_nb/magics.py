@@ -1,0 +1,331 @@
+"""``%%grokvision`` and the line magics; ``%load_ext grok_nb`` lands here.
+
+User mistakes become ``UsageError`` (one line, no traceback). Results are display
+data that reads well live, in a terminal, and in a saved notebook with no kernel.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.display import display
+
+from .capture import ImageCapture
+from .conversation import Conversation
+from .errors import APIConnectionError, GrokError, MissingKeyError
+from .settings import GrokVision
+
+__all__ = ["GrokVisionMagics", "load_ipython_extension", "unload_ipython_extension"]
+
+URL_PREFIXES = ("http://", "https://", "data:")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\}")
+
+
+def _offline_note() -> str | None:
+    base = os.environ.get("XAI_BASE_URL", "")
+    if os.environ.get("GROK_NB_OFFLINE") or base.startswith(("http://127.", "http://localhost")):
+        return "answered by grok_nb's offline simulator, not a model"
+    return None
+
+
+@magics_class
+class GrokVisionMagics(Magics):
+    def __init__(self, shell: Any) -> None:
+        super().__init__(shell)
+        self.settings = GrokVision.instance(parent=shell)
+        self.capture = ImageCapture(shell)
+        self.conversation = Conversation()
+
+    # --- resolving the line -------------------------------------------------
+
+    def _resolve_token(self, token: str) -> list[Any]:
+        if token.startswith(URL_PREFIXES):
+            return [token]
+        try:
+            value = self.shell.ev(token)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        else:
+            if type(value).__name__ == "TileExplorer":  # send exactly what was framed
+                return [value.image()]
+            return [value]
+        if os.path.exists(token):
+            return [token]
+        matches = sorted(glob.glob(os.path.expanduser(token)))
+        if matches:
+            return matches
+        raise UsageError(
+            f"image {token!r}: not a variable or expression in this notebook ({error}), "
+            "not an existing file and no file matches it as a glob"
+        )
+
+    def _images(self, args: Any) -> tuple[list[Any], str | None]:
+        images: list[Any] = []
+        for token in args.images:
+            images += self._resolve_token(token)
+        for path in args.file or []:
+            if not os.path.exists(path) and not glob.glob(path):
+                raise UsageError(f"--file {path!r}: no such file")
+            images += sorted(glob.glob(path)) or [path]
+        images += list(args.url or [])
+        if images:
+            return images, None
+        last = self.capture.last
+        if last is None:
+            raise UsageError(
+                "no image given, and no image has been displayed in this kernel yet: "
+                "name one (a variable, file, URL or figure) after %%grokvision"
+            )
+        from .images import prepare
+
+        opts = self.settings
+        prepared = prepare(
+            last.data,
+            rule=opts.tile_rule,
+            detail=args.detail or opts.detail,
+            resize=args.resize or opts.resize,
+            label=last.description,
+        )
+        return [prepared], f"No image given: using {last.description}."
+
+    def _interpolate(self, text: str) -> str:
+        def replace(match: re.Match[str]) -> str:
+            path = match.group(1)
+            if path.split(".")[0] not in self.shell.user_ns:
+                return match.group(0)
+            try:
+                return str(self.shell.ev(path))
+            except Exception as exc:
+                raise UsageError(f"prompt placeholder {{{path}}}: {exc}") from None
+
+        return _PLACEHOLDER.sub(replace, text)
+
+    def _schema(self, name: str | None) -> Any:
+        if not name:
+            return None
+        try:
+            schema = self.shell.ev(name)
+        except Exception as exc:
+            raise UsageError(f"--schema {name}: {type(exc).__name__}: {exc}") from None
+        if isinstance(schema, dict) or hasattr(schema, "model_json_schema"):
+            return schema
+        raise UsageError(
+            f"--schema {name}: expected a pydantic model class or a JSON-schema dict, "
+            f"got {type(schema).__name__}"
+        )
+
+    # --- %%grokvision -------------------------------------------------------
+
+    @magic_arguments()
+    @argument("images", nargs="*", help="variables, expressions, files, globs or URLs")
+    @argument("-f", "--file", action="append", help="an image file (repeatable)")
+    @argument("--url", action="append", help="an image URL (repeatable)")
+    @argument("-m", "--model", help="model to ask")
+    @argument("--detail", choices=("auto", "low", "high"))
+    @argument("--system", help="system prompt")
+    @argument("-t", "--temperature", type=float)
+    @argument("--max-tokens", type=int)
+    @argument("--schema", help="variable holding a pydantic model class or JSON-schema dict")
+    @argument("-o", "--out", help="store the Answer in this variable")
+    @argument("--continue", dest="cont", action="store_true", help="follow up on the last answer")
+    @argument("--new", action="store_true", help="start a new conversation")
+    @argument("--no-stream", action="store_true")
+    @argument("--refresh", action="store_true", help="ask again even if cached")
+    @argument("--no-cache", action="store_true")
+    @argument("--dry-run", action="store_true", help="show what would be sent; send nothing")
+    @argument("--rule", help="tile rule for estimates")
+    @argument("--no-tiles", action="store_true", help="do not show the tile thumbnails")
+    @argument("--resize", choices=("model", "none"))
+    @cell_magic
+    def grokvision(self, line: str, cell: str) -> None:
+        """Ask a Grok vision model about images; the cell body is the prompt."""
+        args = self._parse(line)
+        prompt = self._interpolate(cell.strip())
+        if not prompt:
+            raise UsageError("the cell is empty: write the question below %%grokvision")
+        images, note = self._images(args)
+        if note:
+            display({"text/markdown": f"*{note}*", "text/plain": note}, raw=True)
+        if args.cont and args.new:
+            raise UsageError("--continue and --new contradict each other: pick one")
+        cache = "off" if args.no_cache else ("refresh" if args.refresh else None)
+        overrides = {
+            "model": args.model,
+            "detail": args.detail,
+            "system": args.system,
+            "temperature": args.temperature,
+            "max_tokens": args.max_tokens,
+            "tile_rule": args.rule,
+            "resize": args.resize,
+            "cache": cache,
+            "stream": False if args.no_stream else None,
+        }
+        history = self.conversation if args.cont else Conversation()
+        from . import session
+
+        try:
+            call = session.plan_call(
+                prompt,
+                images,
+                history=history.messages,
+                history_plans=history.plans,
+                schema=self._schema(args.schema),
+                **overrides,
+            )
+        except GrokError as exc:
+            raise UsageError(str(exc)) from None
+        self._show_preview(call, show=self.settings.show_tiles and not args.no_tiles)
+        if args.dry_run:
+            self._show_request(call)
+            return
+        answer = self._send(call)
+        history.add(call.user_message, answer, [p.plan for p in call.images if p.plan])
+        self.conversation = history
+        if args.out:
+            self.shell.user_ns[args.out] = answer
+        self.shell.displayhook.update_user_ns(answer)
+
+    def _parse(self, line: str) -> Any:
+        from IPython.utils.process import arg_split
+
+        parser = self.grokvision.parser  # type: ignore[attr-defined]
+        return parser.parse_intermixed_args(arg_split(line, strict=True))
+
+    def _show_preview(self, call: Any, *, show: bool) -> None:
+        from .render import estimate_mimebundle, thumbnails_mimebundle
+
+        if show and call.plans:
+            display(thumbnails_mimebundle(call.plans, call.model), raw=True)
+        display(estimate_mimebundle(call), raw=True)
+
+    def _show_request(self, call: Any) -> None:
+        from .request import redact_request
+
+        dump = json.dumps(redact_request(call.body), indent=2, ensure_ascii=False)
+        text = f"Dry run: nothing was sent. Request to {call.base_url}/chat/completions:"
+        display(
+            {"text/markdown": f"*{text}*\n\n```json\n{dump}\n```", "text/plain": f"{text}\n{dump}"},
+            raw=True,
+        )
+
+    def _send(self, call: Any) -> Any:
+        from . import session
+        from .live import LiveMarkdown
+        from .render import answer_mimebundle
+
+        live = LiveMarkdown() if call.options["stream"] else None
+        try:
+            answer = session.send(call, on_delta=live)
+        except KeyboardInterrupt as exc:
+            partial = getattr(exc, "partial_answer", None)
+            if partial is not None and live is not None:
+                live.finish(answer_mimebundle(partial))
+                self.shell.displayhook.update_user_ns(partial)
+            raise UsageError(
+                "interrupted: the request was stopped"
+                + (
+                    f"; the partial answer ({len(partial.text)} characters) is in `_`"
+                    if partial
+                    else ""
+                )
+            ) from None
+        except APIConnectionError as exc:
+            if exc.answer is not None:
+                view = answer_mimebundle(exc.answer)
+                live.finish(view) if live is not None else display(view, raw=True)
+                self.shell.displayhook.update_user_ns(exc.answer)
+            raise UsageError(str(exc)) from None
+        except MissingKeyError as exc:
+            raise UsageError(
+                f"{exc} The tile plan and cost above are what it would cost."
+            ) from None
+        except GrokError as exc:
+            raise UsageError(str(exc)) from None
+        bundle = answer_mimebundle(answer)
+        offline = _offline_note()
+        if offline:
+            bundle["text/markdown"] += f"<br><small>{offline}</small>"
+        if live is not None:
+            live.finish(bundle)
+        else:
+            display(bundle, raw=True)
+        return answer
+
+    # --- line magics --------------------------------------------------------
+
+    @line_magic
+    def grokvision_usage(self, line: str = "") -> Any:
+        """This kernel's calls, tokens (estimated and billed) and spend."""
+        from .ledger import LEDGER
+        from .render import usage_mimebundle
+
+        if line.strip() == "clear":
+            LEDGER.clear()
+            return None
+        display(usage_mimebundle(LEDGER), raw=True)
+        return None
+
+    @line_magic
+    def grokvision_tiles(self, line: str) -> None:
+        """The interactive tile explorer for each image named on the line."""
+        from IPython.utils.process import arg_split
+
+        from .explorer import TileExplorer
+        from .render import format_usd
+
+        tokens = arg_split(line, strict=True)
+        images = [img for token in tokens for img in self._resolve_token(token)]
+        if not images:
+            last = self.capture.last
+            if last is None:
+                raise UsageError("%grokvision_tiles needs an image (or one displayed earlier)")
+            images = [last.data]
+        try:
+            explorers = [
+                TileExplorer(img, rule=self.settings.tile_rule, model=self.settings.model)
+                for img in images
+            ]
+        except GrokError as exc:
+            raise UsageError(str(exc)) from None
+        for ex in explorers:
+            display(ex)
+        if len(explorers) > 1:
+            total = sum(ex.plan.tokens for ex in explorers)
+            costs = [ex.plan.cost_usd(self.settings.model) for ex in explorers]
+            cost = None if None in costs else sum(c or 0.0 for c in costs)
+            text = f"{len(explorers)} images · {total:,} image tokens · ≈ {format_usd(cost)}"
+            display({"text/markdown": f"**{text}**", "text/plain": text}, raw=True)
+
+    @line_magic
+    def grokvision_models(self, line: str = "") -> None:
+        """Vision-capable models and their prices."""
+        from .models import vision_models
+        from .render import models_mimebundle
+
+        try:
+            models, source = vision_models(base_url=self.settings.base_url)
+        except GrokError as exc:
+            raise UsageError(str(exc)) from None
+        display(models_mimebundle(models, source), raw=True)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    magics = GrokVisionMagics(ipython)
+    ipython.register_magics(magics)
+    if magics.settings not in ipython.configurables:
+        ipython.configurables.append(magics.settings)
+    magics.capture.install()
+    ipython._grok_nb_magics = magics
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    magics = getattr(ipython, "_grok_nb_magics", None)
+    if magics is not None:
+        magics.capture.uninstall()

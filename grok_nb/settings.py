@@ -1,0 +1,112 @@
+"""``GrokVision``: every option of grok_nb as a configurable traitlet.
+
+``%config GrokVision.model = "grok-4.3"`` and IPython config files both work, because
+the magics register the single instance with the shell. The Python API reads the same
+instance, so a notebook's settings apply to ``grok_nb.ask`` too. The API key is never
+a config value: it is read from the environment at call time (see ``keys.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, validate
+from traitlets.config import SingletonConfigurable
+
+from .pricing import DEFAULT_MODEL
+from .tiling import DEFAULT_RULE, DETAILS, RULES
+
+__all__ = ["CACHE_MODES", "GrokVision", "current"]
+
+CACHE_MODES = ("use", "refresh", "off", "replay")
+
+
+class GrokVision(SingletonConfigurable):
+    """Settings for ``%%grokvision`` and ``grok_nb.ask``."""
+
+    model = Unicode(DEFAULT_MODEL, help="Model to ask (a vision-capable Grok model).").tag(
+        config=True
+    )
+    base_url = Unicode(
+        None,
+        allow_none=True,
+        help="API base URL; default: $XAI_BASE_URL, else https://api.x.ai/v1.",
+    ).tag(config=True)
+    detail = Enum(DETAILS, "high", help="Image detail sent with each image.").tag(config=True)
+    tile_rule = Unicode(DEFAULT_RULE, help="Tile rule used for estimates.").tag(config=True)
+    temperature = Float(None, allow_none=True, help="Sampling temperature, 0-2.").tag(config=True)
+    max_tokens = Int(None, allow_none=True, help="Cap on completion tokens.").tag(config=True)
+    system = Unicode(None, allow_none=True, help="System prompt for every call.").tag(config=True)
+    stream = Bool(True, help="Stream answers as they are written.").tag(config=True)
+    cache = Enum(CACHE_MODES, "use", help="Response cache: use, refresh, off or replay.").tag(
+        config=True
+    )
+    cache_path = Unicode(
+        None, allow_none=True, help="SQLite cache file; default under the user cache dir."
+    ).tag(config=True)
+    max_cost_usd = Float(
+        None, allow_none=True, help="Refuse a call whose estimated cost is above this."
+    ).tag(config=True)
+    timeout_s = Float(60.0, help="Seconds to wait for the server before giving up.").tag(
+        config=True
+    )
+    max_retries = Int(2, help="Retries on connection errors, 408/409/429/5xx.").tag(config=True)
+    show_tiles = Bool(True, help="Show thumbnails with the tile grid above each answer.").tag(
+        config=True
+    )
+    resize = Enum(
+        ("model", "none"), "model", help="Downscale to the model's resolution before upload."
+    ).tag(config=True)
+    concurrency = Int(8, help="Parallel requests in ask_many.").tag(config=True)
+    fetch_urls = Bool(False, help="Download image URLs locally before sending.").tag(config=True)
+
+    @validate("tile_rule")
+    def _check_rule(self, proposal: Any) -> str:
+        value = proposal["value"]
+        if value not in RULES:
+            raise TraitError(f"unknown tile rule {value!r}; known: {', '.join(sorted(RULES))}")
+        return str(value)
+
+    @validate("model")
+    def _check_model(self, proposal: Any) -> str:
+        value = str(proposal["value"]).strip()
+        if not value:
+            raise TraitError("model must not be empty")
+        return value
+
+    @validate("temperature")
+    def _check_temperature(self, proposal: Any) -> float | None:
+        value = proposal["value"]
+        if value is not None and not 0.0 <= value <= 2.0:
+            raise TraitError(f"temperature must be between 0 and 2, not {value}")
+        return value  # type: ignore[no-any-return]
+
+    @validate("max_tokens", "concurrency")
+    def _check_positive_int(self, proposal: Any) -> int | None:
+        value = proposal["value"]
+        if value is not None and value < 1:
+            raise TraitError(f"{proposal['trait'].name} must be at least 1, not {value}")
+        return value  # type: ignore[no-any-return]
+
+    @validate("max_retries")
+    def _check_retries(self, proposal: Any) -> int:
+        value = proposal["value"]
+        if value < 0:
+            raise TraitError(f"max_retries must be 0 or more, not {value}")
+        return int(value)
+
+    @validate("timeout_s", "max_cost_usd")
+    def _check_positive_float(self, proposal: Any) -> float | None:
+        value = proposal["value"]
+        if value is not None and value <= 0:
+            raise TraitError(f"{proposal['trait'].name} must be positive, not {value}")
+        return value  # type: ignore[no-any-return]
+
+    def options(self) -> dict[str, Any]:
+        """The current values as a plain dict (no key: it is not a setting)."""
+        return {name: getattr(self, name) for name in self.trait_names(config=True)}
+
+
+def current() -> GrokVision:
+    """The settings in force (the shell's instance once ``%load_ext grok_nb`` ran)."""
+    return GrokVision.instance()
