@@ -1,4 +1,4 @@
-"""Tile plans per second: grok_nb.tiles (Python) vs js/tiles.js (Node), same sizes.
+"""Tile plans per second: grok_nb.tiling (Python) vs js/tiles.js (Node), same sizes.
 
 Run from the repository root: ``python benchmarks/bench_tiles.py [--runs 7] [--n 10000]``.
 Both sides plan the same 10,000 random sizes (fixed seed) under every rule at
@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grok_nb.tiles import RULES, plan  # noqa: E402
+from grok_nb.tiling import RULES, plan  # noqa: E402
 
 DETAILS = ("high", "low")
 

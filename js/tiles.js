@@ -1,4 +1,4 @@
-// Tile rules and plans: the JS twin of grok_nb/tiles.py.
+// Tile rules and plans: the JS twin of grok_nb/tiling.py.
 //
 // The explorer widget redraws on every slider step and crop drag without a kernel
 // round trip, so the tile arithmetic lives here too. Both implementations are held

@@ -1,4 +1,4 @@
-"""The shared tile vectors, and grok_nb.tiles held to references independent of it.
+"""The shared tile vectors, and grok_nb.tiling held to references independent of it.
 
 tests/data/tile_vectors.json is what js/tiles.js is tested against (node --test
 tests/js/). Here it is checked to be current, and every grid is checked against a
@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grok_nb.errors import ConfigError, GrokError, ImageError
-from grok_nb.tiles import ASPECT_CANDIDATES, RULES, plan
+from grok_nb.tiling import ASPECT_CANDIDATES, RULES, plan
 
 DATA = Path(__file__).parent / "data"
 VECTORS_PATH = DATA / "tile_vectors.json"
@@ -36,7 +36,7 @@ def load_vectors() -> dict[str, Any]:
 VECTORS = load_vectors()
 
 
-# --- references, written independently of grok_nb.tiles --------------------------
+# --- references, written independently of grok_nb.tiling --------------------------
 
 
 def reference_target_ratios(min_num: int = 1, max_num: int = 6) -> list[tuple[int, int]]:

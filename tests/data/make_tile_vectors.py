@@ -1,4 +1,4 @@
-"""Generate tests/data/tile_vectors.json from grok_nb.tiles.
+"""Generate tests/data/tile_vectors.json from grok_nb.tiling.
 
 Run from the repository root: ``python tests/data/make_tile_vectors.py``.
 pytest (tests/test_tile_vectors.py) fails if the committed file differs from what
@@ -63,7 +63,7 @@ ERRORS: list[dict[str, Any]] = [
 
 def tie_scales(p: int, q: int) -> list[int]:
     """Multipliers k putting a p:q image just below/above each tie's area threshold."""
-    from grok_nb.tiles import ASPECT_CANDIDATES
+    from grok_nb.tiling import ASPECT_CANDIDATES
 
     diffs = [abs(p / q - c / r) for c, r in ASPECT_CANDIDATES]
     tied = [g for g, d in zip(ASPECT_CANDIDATES, diffs, strict=True) if d == min(diffs)]
@@ -98,7 +98,7 @@ def sizes() -> list[tuple[str, int, int]]:
 
 def build() -> dict[str, Any]:
     from grok_nb.errors import GrokError
-    from grok_nb.tiles import ASPECT_CANDIDATES, DETAILS, RULES, plan
+    from grok_nb.tiling import ASPECT_CANDIDATES, DETAILS, RULES, plan
 
     vectors = []
     for case, w, h in sizes():
@@ -125,7 +125,7 @@ def build() -> dict[str, Any]:
         else:
             raise AssertionError(f"no error for {bad}")
     return {
-        "about": "tile plans from grok_nb.tiles; regenerate with tests/data/make_tile_vectors.py",
+        "about": "tile plans from grok_nb.tiling; regenerate with tests/data/make_tile_vectors.py",
         "aspect_candidates": [list(c) for c in ASPECT_CANDIDATES],
         "details": list(DETAILS),
         "rules": {

@@ -1,5 +1,5 @@
 // js/tiles.js against the shared vectors (tests/data/tile_vectors.json, generated
-// from grok_nb.tiles), plus the explorer's interaction math. Run: node --test tests/js/
+// from grok_nb.tiling), plus the explorer's interaction math. Run: node --test tests/js/
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
