@@ -1,0 +1,69 @@
+"""``grok-nb tiles``: a table or JSON; one clear line and exit code 2 for bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from grok_nb.cli import main
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> list[Path]:
+    a = tmp_path / "wide.png"
+    Image.new("RGB", (1920, 1080), (10, 120, 200)).save(a)
+    b = tmp_path / "square.jpg"
+    Image.new("RGB", (448, 448), (200, 40, 40)).save(b)
+    return [a, b]
+
+
+def test_table_lists_each_image_and_a_total(
+    photos: list[Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["tiles", *map(str, photos)]) == 0
+    out = capsys.readouterr().out
+    assert "wide.png" in out and "1920x1080" in out and "2x1" in out and "768" in out
+    assert "square.jpg" in out and "512" in out
+    assert "total" in out and "1,280" in out
+    assert "rule xai-guide" in out
+
+
+def test_json_output(photos: list[Path], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tiles", "--json", "--rule", "ceil", str(photos[0])]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["grid"] == [3, 2] and row["tokens"] == 1792 and row["rule"] == "ceil"
+    assert row["cost_usd"] == pytest.approx(1792 * 0.20 / 1e6)
+
+
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "grok_nb.cli", *args], capture_output=True, text=True, cwd=cwd
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda d: d / "missing.png", "no such file"),
+        (lambda d: (d / "notes.png").write_text("hello") and d / "notes.png", "not an image"),
+        (lambda d: (d / "empty.jpg").write_bytes(b"") or d / "empty.jpg", "empty"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, make, reason: str) -> None:  # type: ignore[no-untyped-def]
+    path = make(tmp_path)
+    done = _run("tiles", str(path), cwd=tmp_path)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert path.name in lines[0] and reason in lines[0].lower()
+    assert "Traceback" not in done.stderr
+
+
+def test_unknown_rule_is_a_usage_error(tmp_path: Path) -> None:
+    done = _run("tiles", "--rule", "square", "x.png", cwd=tmp_path)
+    assert done.returncode == 2 and "invalid choice" in done.stderr
