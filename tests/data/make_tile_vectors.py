@@ -96,6 +96,28 @@ def sizes() -> list[tuple[str, int, int]]:
     return unique
 
 
+def framings() -> list[dict[str, Any]]:
+    """Crops and scales for the explorer's framed size (half-pixel ties included)."""
+    from grok_nb.explorer import framed_size
+
+    rng = random.Random(2688)
+    cases: list[tuple[list[int], float]] = [
+        ([0, 0, 5, 3], 0.5),  # 2.5 -> 3, 1.5 -> 2
+        ([0, 0, 1001, 999], 0.5),
+        ([10, 20, 17, 27], 0.35),  # 2.4499999999999997 in doubles -> 2
+        ([0, 0, 1, 1], 0.01),
+        ([0, 0, 4000, 3000], 1.0),
+        ([0, 0, 100000, 1], 0.005),
+    ]
+    for _ in range(150):
+        w, h = rng.randint(1, 9000), rng.randint(1, 9000)
+        x0, y0 = rng.randint(0, w - 1), rng.randint(0, h - 1)
+        crop = [x0, y0, rng.randint(x0 + 1, w), rng.randint(y0 + 1, h)]
+        scale = rng.choice([round(0.01 + 0.005 * rng.randint(0, 198), 6), rng.uniform(0.001, 1)])
+        cases.append((crop, scale))
+    return [{"crop": c, "scale": s, "framed": list(framed_size(c, s))} for c, s in cases]
+
+
 def build() -> dict[str, Any]:
     from grok_nb.errors import GrokError
     from grok_nb.tiling import ASPECT_CANDIDATES, DETAILS, RULES, plan
@@ -140,18 +162,20 @@ def build() -> dict[str, Any]:
         },
         "vectors": vectors,
         "errors": errors,
+        "framing": framings(),
     }
 
 
 def dumps(data: dict[str, Any]) -> str:
     # One vector per line: small diffs when a rule changes, still valid JSON.
-    head = {k: v for k, v in data.items() if k not in ("vectors", "errors")}
+    lists = ("vectors", "errors", "framing")
+    head = {k: v for k, v in data.items() if k not in lists}
     lines = [json.dumps(head, separators=(",", ":"))[:-1] + ","]
-    for key in ("vectors", "errors"):
+    for key in lists:
         items = [json.dumps(v, separators=(",", ":")) for v in data[key]]
         lines.append(f'"{key}":[')
         lines.append(",\n".join(items))
-        lines.append("]," if key == "vectors" else "]")
+        lines.append("]," if key != lists[-1] else "]")
     return "\n".join(lines) + "}\n"
 
 
@@ -160,7 +184,10 @@ def main() -> None:
     text = dumps(build())
     OUT.write_text(text, encoding="utf-8")
     data = json.loads(text)
-    print(f"wrote {OUT.name}: {len(data['vectors'])} vectors, {len(data['errors'])} error cases")
+    print(
+        f"wrote {OUT.name}: {len(data['vectors'])} vectors, {len(data['errors'])} error cases, "
+        f"{len(data['framing'])} framings"
+    )
 
 
 if __name__ == "__main__":

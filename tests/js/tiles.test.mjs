@@ -110,6 +110,13 @@ test("framedSize rounds half up and never goes below 1 px", () => {
   }
 });
 
+test("framing vectors match grok_nb.explorer.framed_size", () => {
+  assert.ok(VECTORS.framing.length > 100);
+  for (const f of VECTORS.framing) {
+    assert.deepEqual(framedSize(f.crop, f.scale), f.framed, JSON.stringify(f));
+  }
+});
+
 test("planForCrop plans the framed image", () => {
   const r = planForCrop([100, 100, 1100, 600], 0.5, { rule: "ceil" });
   assert.deepEqual(r.framed, [500, 250]);
