@@ -419,8 +419,10 @@ class TileExplorer(anywidget.AnyWidget):
         bundle = super()._repr_mimebundle_(**kwargs)
         try:
             static = self._static_bundle()
-        except GrokError:  # never let the fallback view break the widget view
-            static = {}
+        except (GrokError, ValueError, OSError):
+            # the static view is a fallback for widget-less front ends: a drawing
+            # failure there must never hide the widget itself
+            static = {"text/plain": repr(self)}
         if bundle is None:
             return static
         data, metadata = bundle

@@ -212,7 +212,7 @@ class ExplorerView {
   fillModels() {
     this.modelSel.replaceChildren();
     for (const m of this.model.get("models") || []) {
-      const price = m.image_per_million == null ? "price unknown" : `$${m.image_per_million}/M image tokens`;
+      const price = m.image_per_million == null ? "price unknown" : `$${m.image_per_million.toFixed(2)}/M image tokens`;
       this.modelSel.append(h("option", { value: m.name, text: `${m.name} (${price})` }));
     }
     this.modelSel.value = this.state.model;
@@ -332,6 +332,7 @@ class ExplorerView {
 
   queueSync(name) {
     this.pending.add(name);
+    this.root.dataset.syncPending = "1";
     if (this.syncTimer !== null) return;
     const wait = Math.max(0, SYNC_MS - (performance.now() - this.lastSync));
     this.syncTimer = setTimeout(() => this.flushSync(), wait);
@@ -345,6 +346,7 @@ class ExplorerView {
     this.pending.clear();
     this.lastSync = performance.now();
     this.model.save_changes();
+    this.root.dataset.syncPending = "0";
   }
 
   fromModel(name) {

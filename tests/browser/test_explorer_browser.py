@@ -62,6 +62,12 @@ print("STATE " + json.dumps({"n": _n, "crop": explorer.crop, "scale": explorer.s
       "plan": explorer.plan.to_dict(), "image": list(explorer.image().size),
       "mplbackend": os.environ.get("MPLBACKEND")}))"""
 
+RESET_CELL = """\
+explorer.reset()
+explorer.detail = "high"
+explorer.rule = "xai-guide"
+"""
+
 
 def _chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -90,7 +96,7 @@ def _write_notebook(folder: Path) -> Path:
         "display_name": "Python 3",
         "language": "python",
     }
-    nb.cells = [nbformat.v4.new_code_cell(SETUP_CELL), nbformat.v4.new_code_cell(STATE_CELL)]
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in (SETUP_CELL, STATE_CELL, RESET_CELL)]
     path = folder / "explorer.ipynb"
     nbformat.write(nb, path)
     return path
@@ -231,6 +237,11 @@ class Notebook:
 
     def kernel_state(self) -> dict[str, Any]:
         """Run the state cell and return what the kernel printed."""
+        # let the widget send its last framing change first (it batches them)
+        self.page.wait_for_function(
+            "() => document.querySelector('.grok-tiles').dataset.syncPending !== '1'",
+            timeout=10_000,
+        )
         self.runs += 1
         self.run_cell(1)
         out = self.page.locator(".jp-Notebook .jp-Cell").nth(1).locator(".jp-OutputArea-output")
@@ -418,7 +429,26 @@ def _drive(page: Any, nb: Notebook) -> None:
     state = nb.kernel_state()
     assert state["plan"] == low
 
-    # 6. dark theme: the widget follows JupyterLab's theme variables
+    # 6. the other way: framing set in Python redraws the page
+    nb.run_cell(2)
+    page.wait_for_function(
+        "(full) => document.querySelector('.grok-tiles').dataset.crop === full",
+        arg=f"0,0,{IMAGE_W},{IMAGE_H}",
+        timeout=20_000,
+    )
+    reset = _page_state(root)
+    assert reset["scale"] == 1.0
+    assert root.locator("select.gt-rule").input_value() == "xai-guide"
+    assert root.locator("select.gt-detail").input_value() == "high"
+    default = _tiles(
+        "T.plan(a.w, a.h)",
+        w=IMAGE_W,
+        h=IMAGE_H,
+    )
+    _check_page_against(root, default)
+    _wait_kernel_agrees(page)
+
+    # 7. dark theme: the widget follows JupyterLab's theme variables
     light_bg = root.evaluate("el => getComputedStyle(el).backgroundColor")
     page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
     page.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()
