@@ -10,9 +10,9 @@ from typing import Any
 
 import nbformat
 import pytest
+from conftest import REPO
 from nbclient import NotebookClient
 
-from conftest import REPO
 from grok_nb import simulator
 
 KEY = "xai-notebook-test-key-9f8e7d6c5b4a"
