@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import BudgetExceeded, CacheMiss, ConfigError
-from .tiling import TilePlan, plan
+from .tiling import DEFAULT_RULE, TilePlan, plan
 
 if TYPE_CHECKING:
     from .answer import Answer
@@ -184,6 +184,10 @@ def plan_call(
     from .request import build_chat_request
 
     opts = resolve_options(**overrides)
+    if overrides.get("tile_rule") is None and opts["tile_rule"] == DEFAULT_RULE:
+        from .calibrate import calibrated_rule
+
+        opts["tile_rule"] = calibrated_rule(opts["model"]) or DEFAULT_RULE
     prepared = _prepare_in_order(images, opts)
     body = build_chat_request(
         [*prepared, prompt],
