@@ -228,9 +228,9 @@ async def ask_many_async(
 def _is_cached(call: CallPlan) -> bool:
     if call.cache_key is None or call.options["cache"] not in ("use", "replay"):
         return False
-    from .session import _cache_for
+    from .session import response_cache
 
-    return call.cache_key in _cache_for(call.options)
+    return call.cache_key in response_cache(call.options)
 
 
 def _label(image: Any) -> str:

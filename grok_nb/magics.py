@@ -304,6 +304,29 @@ class GrokVisionMagics(Magics):
             display({"text/markdown": f"**{text}**", "text/plain": text}, raw=True)
 
     @line_magic
+    def grokvision_cache(self, line: str = "") -> None:
+        """The response cache: size, hits, money saved; ``%grokvision_cache clear`` empties it."""
+        from .render import format_usd
+        from .session import resolve_options, response_cache
+
+        cache = response_cache(resolve_options())
+        action = line.strip()
+        if action == "clear":
+            removed = cache.clear()
+            text = f"Removed {removed} cached answer{'s' if removed != 1 else ''}."
+        elif action:
+            raise UsageError(
+                f"%grokvision_cache: unknown action {action!r}; use 'clear' or nothing"
+            )
+        else:
+            st = cache.stats()
+            text = (
+                f"{st.entries} cached answers · {st.bytes / 1024:.0f} KiB · "
+                f"{st.hits} hits · saved {format_usd(st.saved_usd)} · {st.path}"
+            )
+        display({"text/markdown": text, "text/plain": text}, raw=True)
+
+    @line_magic
     def grokvision_models(self, line: str = "") -> None:
         """Vision-capable models and their prices."""
         from .models import vision_models

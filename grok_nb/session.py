@@ -240,7 +240,8 @@ _caches: dict[str, ResponseCache] = {}
 _clients: dict[tuple[str, float, int], Client] = {}
 
 
-def _cache_for(opts: dict[str, Any]) -> ResponseCache:
+def response_cache(opts: dict[str, Any]) -> ResponseCache:
+    """The cache file in use for these options (one open handle per path)."""
     from .cache import ResponseCache, default_cache_path
 
     path = str(opts["cache_path"] or default_cache_path())
@@ -265,7 +266,7 @@ def _from_cache(call: CallPlan) -> Answer | None:
     if call.cache_key is None or mode in ("off", "refresh"):
         return None
     started = time.perf_counter()
-    entry = _cache_for(call.options).get(call.cache_key)
+    entry = response_cache(call.options).get(call.cache_key)
     if entry is None:
         if mode == "replay":
             raise CacheMiss(
@@ -320,7 +321,7 @@ def _store(answer: Answer, call: CallPlan) -> None:
 
     record = answer.to_dict()
     if cacheable(record):
-        _cache_for(call.options).put(
+        response_cache(call.options).put(
             call.cache_key, record, base_url=call.base_url, model=answer.model or call.model
         )
 
