@@ -73,8 +73,6 @@ def _cmd_ask(args: argparse.Namespace) -> int:
         json.dump(answer.to_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        if answer.cached:  # nothing was streamed
-            print(answer.text, end="")
         from .render import answer_footer
 
         print(f"\n---\n{answer_footer(answer)}", file=sys.stderr)
