@@ -323,3 +323,32 @@ def usage_mimebundle(ledger: Any) -> dict[str, Any]:
         "text/markdown": "\n".join(rows) + f"\n\n**{total}**",
         "text/plain": "\n".join([*plain, total]),
     }
+
+
+def models_mimebundle(models: Sequence[Any], source: str) -> dict[str, Any]:
+    """``%grokvision_models``: vision-capable models and prices per million tokens."""
+
+    def rate(value: float | None) -> str:
+        return "—" if value is None else f"${value:,.2f}"
+
+    rows = [
+        "| model | input | cached input | output | image | aliases |",
+        "|---|---|---|---|---|---|",
+    ]
+    plain = []
+    for m in models:
+        cells = [
+            m.model,
+            rate(m.prompt),
+            rate(m.cached_prompt),
+            rate(m.completion),
+            rate(m.image_rate),
+            ", ".join(m.aliases),
+        ]
+        rows.append("| " + " | ".join(cells) + " |")
+        plain.append("  ".join(cells))
+    note = f"USD per million tokens · {source}"
+    return {
+        "text/markdown": "\n".join(rows) + f"\n\n*{note}*",
+        "text/plain": "\n".join([*plain, note]),
+    }
