@@ -298,7 +298,7 @@ def _run_in_thread(
         thread.join()
     if "error" in box:
         raise box["error"]
-    return box["result"]  # type: ignore[no-any-return]
+    return box["result"]
 
 
 def answers_to_frame(answers: Sequence[Answer]) -> Any:
