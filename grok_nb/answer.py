@@ -117,6 +117,9 @@ class Answer:
     id: str | None = None
     first_token_s: float | None = None
     reasoning: str = field(default="", repr=False)
+    # ask_many: which item this answers, and the error that item met (finish_reason "error")
+    item: str | None = field(default=None, repr=False)
+    error: BaseException | None = field(default=None, repr=False)
 
     @property
     def complete(self) -> bool:

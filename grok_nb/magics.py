@@ -54,9 +54,13 @@ class GrokVisionMagics(Magics):
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
         else:
+            from .session import Labelled
+
             if type(value).__name__ == "TileExplorer":  # send exactly what was framed
-                return [value.image()]
-            return [value]
+                return [Labelled(value.image(), f"{token} (framed)")]
+            if isinstance(value, (str, bytes, os.PathLike, list, tuple)):
+                return [value]  # paths, globs and lists name themselves
+            return [Labelled(value, token)]
         if os.path.exists(token):
             return [token]
         matches = sorted(glob.glob(os.path.expanduser(token)))
@@ -76,8 +80,8 @@ class GrokVisionMagics(Magics):
                 raise UsageError(f"--file {path!r}: no such file")
             images += sorted(glob.glob(path)) or [path]
         images += list(args.url or [])
-        if images:
-            return images, None
+        if images or (args.cont and self.conversation.messages):
+            return images, None  # a follow-up may ask about the images already sent
         last = self.capture.last
         if last is None:
             raise UsageError(

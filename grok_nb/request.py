@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .errors import ConfigError, StructuredOutputError
-from .tiles import DETAILS
+from .tiling import DETAILS
 
 __all__ = [
     "UNSUPPORTED_SCHEMA_KEYWORDS",

@@ -140,9 +140,17 @@ def _estimate(
     return Estimate(image_tokens, text_tokens, unmeasured, prompt_usd, completion_usd)
 
 
+@dataclass(frozen=True)
+class Labelled:
+    """A source with the name the user gave it (the magic's token, e.g. ``fig``)."""
+
+    source: Any
+    label: str
+
+
 def _prepare_in_order(images: Sequence[Any], opts: dict[str, Any]) -> list[PreparedImage]:
     """Prepare every source; already-prepared images pass through, order kept."""
-    from .images import PreparedImage, prepare_many
+    from .images import PreparedImage, prepare, prepare_many
 
     out: list[PreparedImage] = []
     pending: list[Any] = []
@@ -164,6 +172,18 @@ def _prepare_in_order(images: Sequence[Any], opts: dict[str, Any]) -> list[Prepa
         if isinstance(item, PreparedImage):
             flush()
             out.append(item)
+        elif isinstance(item, Labelled):
+            flush()
+            out.append(
+                prepare(
+                    item.source,
+                    rule=opts["tile_rule"],
+                    detail=opts["detail"],
+                    resize=opts["resize"],
+                    fetch_urls=opts["fetch_urls"],
+                    label=item.label,
+                )
+            )
         else:
             pending.append(item)
     flush()

@@ -21,7 +21,7 @@ from grok_nb.client import Client
 from grok_nb.errors import MissingKeyError
 from grok_nb.pricing import price_for
 from grok_nb.request import build_chat_request
-from grok_nb.tiles import plan
+from grok_nb.tiling import plan
 
 
 def _client(s: simulator.Simulator, **kw) -> Client:

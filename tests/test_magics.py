@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from grok_nb.answer import Answer
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from PIL import Image
 
 from grok_nb import simulator
+from grok_nb.answer import Answer
 from grok_nb.ledger import LEDGER
 from grok_nb.settings import GrokVision
 
@@ -95,8 +95,7 @@ def test_interpolates_prompt_variables(shell: InteractiveShell, sim: Any) -> Non
 def test_uses_the_image_displayed_last(shell: InteractiveShell, sim: Any) -> None:
     from IPython.display import display
 
-    with capture_output():
-        display(photo(900, 300))
+    display(photo(900, 300))  # through the shell's own display publisher
     answer, outputs = run(shell, "", "What is this?")
     assert "No image given: using the image displayed" in all_text(outputs)
     assert answer.images[0].width == 900
@@ -131,7 +130,7 @@ def test_continue_resends_the_conversation(shell: InteractiveShell, sim: Any) ->
     messages = sim.requests[-1]["messages"]
     assert [m["role"] for m in messages] == ["user", "assistant", "user"]
     assert "1 earlier image resent" in all_text(outputs)
-    assert answer.estimated_image_tokens == 1792
+    assert answer.estimated_image_tokens == answer.usage.image_tokens == 1792
     run(shell, "pic --new", "Fresh start.")
     assert len(sim.requests[-1]["messages"]) == 1
 

@@ -7,7 +7,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from ..tiles import DEFAULT_RULE, RULES
+from ..tiling import DEFAULT_RULE, RULES
 from .faults import Fault
 from .respond import USAGE_MODES
 

@@ -10,7 +10,7 @@ import io
 import warnings
 from dataclasses import dataclass
 
-from ..tiles import TilePlan
+from ..tiling import TilePlan
 
 __all__ = ["LABEL", "ImageFacts", "answer_text", "image_facts"]
 

@@ -16,7 +16,7 @@ from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from ..tiles import DEFAULT_RULE, get_rule
+from ..tiling import DEFAULT_RULE, get_rule
 from .catalog import language_models_payload, models_payload, resolve
 from .faults import BAD_KEY_MESSAGE, Fault, FaultQueue, error_body
 from .respond import USAGE_MODES, Reply, make_reply
@@ -171,6 +171,8 @@ class _Handler(BaseHTTPRequestHandler):
             sim._remember(json.loads(raw))
         chat = parse_chat(raw, self.headers.get("Content-Type"), sim.rule)
         reply = make_reply(chat, sim.rule, sim._next_number())
+        with sim._lock:
+            sim.usages.append(reply.usage())  # what this reply bills, for tests to compare
         if not chat.stream:
             if fault is not None and fault.kind == "stall" and fault.after_chunks:
                 sim._stop.wait(fault.stall_s)
@@ -243,6 +245,7 @@ class Simulator:
         self.usage_mode = usage_mode
         self.tokens_per_s = tokens_per_s
         self.faults = FaultQueue()
+        self.usages: list[dict[str, Any]] = []
         self.requests: list[Any] = []  # chat request bodies as received (parsed JSON)
         self.log: list[tuple[str, str, int]] = []  # (method, path, status); 0: dropped
         self._lock = threading.Lock()

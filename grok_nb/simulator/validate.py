@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..tiles import DETAILS, TilePlan, get_rule
-from ..tiles import plan as tile_plan
+from ..tiling import DETAILS, TilePlan, get_rule
+from ..tiling import plan as tile_plan
 from .catalog import SimModel, resolve
 from .describe import ImageFacts, image_facts
 
