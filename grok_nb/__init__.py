@@ -73,7 +73,6 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from . import simulator as simulator
     from .tiling import TilePlan as TilePlan
 
 
