@@ -93,12 +93,15 @@ class _Batch:
     async def run_one(self, call: CallPlan) -> Answer:
         from .session import send_async
 
-        key = call.cache_key
-        if key is not None and key in self.inflight:  # same request twice: pay once
-            return await asyncio.shield(self.inflight[key])
+        from dataclasses import replace
+
+        from .cache import request_key
+
+        key = call.cache_key or request_key(call.body, call.base_url)
+        if key in self.inflight:  # the same request twice in one batch: pay once
+            return replace(await asyncio.shield(self.inflight[key]))
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
-        if key is not None:
-            self.inflight[key] = future
+        self.inflight[key] = future
         try:
             answer = await self._attempts(call, send_async)
             future.set_result(answer)
