@@ -91,11 +91,10 @@ class _Batch:
         self.bar: Any = None
 
     async def run_one(self, call: CallPlan) -> Answer:
-        from .session import send_async
-
         from dataclasses import replace
 
         from .cache import request_key
+        from .session import send_async
 
         key = call.cache_key or request_key(call.body, call.base_url)
         if key in self.inflight:  # the same request twice in one batch: pay once
