@@ -80,7 +80,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from .calibrate import calibrate
+    from .calibration import calibrate
 
     report = calibrate(args.model)
     print(report)

@@ -205,7 +205,7 @@ def plan_call(
 
     opts = resolve_options(**overrides)
     if overrides.get("tile_rule") is None and opts["tile_rule"] == DEFAULT_RULE:
-        from .calibrate import calibrated_rule
+        from .calibration import calibrated_rule
 
         opts["tile_rule"] = calibrated_rule(opts["model"]) or DEFAULT_RULE
     prepared = _prepare_in_order(images, opts)

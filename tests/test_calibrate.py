@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from grok_nb import simulator
-from grok_nb.calibrate import PROBE_SIZES, calibrate, calibrated_rule
+from grok_nb.calibration import PROBE_SIZES, calibrate, calibrated_rule
 from grok_nb.session import plan_call
 from grok_nb.tiling import RULES
 

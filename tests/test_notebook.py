@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,20 +30,17 @@ def _outputs_text(cell: Any) -> str:
     return "\n".join(chunks)
 
 
-@pytest.fixture(scope="module")
-def executed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path, Any]:
-    work = tmp_path_factory.mktemp("nb")
-    shutil.copy(REPO / "notebooks" / "quickstart.ipynb", work / "quickstart.ipynb")
-    nb = nbformat.read(work / "quickstart.ipynb", as_version=4)
-    nb.cells += [
-        nbformat.v4.new_code_cell("%%grokvision no_such_photo.png\nWhat is this?"),
-        nbformat.v4.new_code_cell("print('kernel alive', 6 * 7)"),
-    ]
+def execute(name: str, work: Path, extra: Sequence[str] = ()) -> tuple[Any, Path, list[Any]]:
+    """Run ``notebooks/<name>`` in a real kernel against a fresh simulator."""
+    shutil.copy(REPO / "notebooks" / name, work / name)
+    nb = nbformat.read(work / name, as_version=4)
+    nb.cells += [nbformat.v4.new_code_cell(src) for src in extra]
     mp = pytest.MonkeyPatch()
     with simulator.serve() as sim:
         mp.setenv("XAI_BASE_URL", sim.base_url)
         mp.setenv("XAI_API_KEY", KEY)
         mp.setenv("GROK_NB_OFFLINE", "1")
+        mp.setenv("GROK_NB_CACHE_DIR", str(work / "cache"))
         mp.setenv("PYTHONPATH", str(REPO))  # the kernel imports this checkout's grok_nb
         mp.delenv("MPLBACKEND", raising=False)
         try:
@@ -56,9 +54,15 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path, Any]:
         finally:
             mp.undo()
         usages = list(sim.usages)
-    saved = work / "executed.ipynb"
+    saved = work / f"executed-{name}"
     nbformat.write(nb, saved)
     return nb, saved, usages
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path, Any]:
+    extra = ["%%grokvision no_such_photo.png\nWhat is this?", "print('kernel alive', 6 * 7)"]
+    return execute("quickstart.ipynb", tmp_path_factory.mktemp("nb"), extra)
 
 
 def _magic_cells(nb: Any) -> list[Any]:
@@ -123,3 +127,14 @@ def test_bad_path_is_one_line_and_kernel_lives(executed: tuple[Any, Path, Any]) 
     assert not re.search(r"Traceback|File \"", err.text)
     assert not any(o.output_type == "error" for o in bad.outputs)
     assert "kernel alive 42" in _outputs_text(after)
+
+
+def test_batch_notebook(tmp_path: Path) -> None:
+    nb, saved, usages = execute("batch.ipynb", tmp_path)
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert errors == []
+    text = "\n".join(_outputs_text(c) for c in nb.cells)
+    assert "6 of 6 answers came from the cache" in text
+    assert "billing matches rule 'xai-guide'" in text and "Calibration cost $" in text
+    assert len(usages) == 6 + 5  # six answers paid once, five calibration probes
+    assert KEY not in saved.read_text(encoding="utf-8")
