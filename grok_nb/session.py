@@ -7,6 +7,7 @@ Options not given explicitly come from the ``GrokVision`` settings (``settings.p
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -148,45 +149,52 @@ class Labelled:
     label: str
 
 
+MEMO_SIZE = 64  # prepared images remembered per kernel, by source fingerprint
+_memo: OrderedDict[tuple[Any, ...], PreparedImage] = OrderedDict()
+
+
+def _prepare_one(source: Any, label: str | None, opts: dict[str, Any]) -> list[PreparedImage]:
+    """Prepare one source (a glob may give several), reusing an earlier preparation."""
+    from .images import prepare_many
+    from .images.fingerprint import fingerprint
+
+    settings = (opts["tile_rule"], opts["detail"], opts["resize"], opts["fetch_urls"], label)
+    fp = fingerprint(source)
+    key = (fp, *settings)
+    if fp is not None and key in _memo:
+        _memo.move_to_end(key)
+        return [_memo[key]]
+    kwargs = dict(
+        rule=opts["tile_rule"],
+        detail=opts["detail"],
+        resize=opts["resize"],
+        fetch_urls=opts["fetch_urls"],
+    )
+    if label is None:
+        prepared = prepare_many([source], **kwargs)
+    else:
+        from .images import prepare
+
+        prepared = [prepare(source, label=label, **kwargs)]
+    if fp is not None and len(prepared) == 1:
+        _memo[key] = prepared[0]
+        while len(_memo) > MEMO_SIZE:
+            _memo.popitem(last=False)
+    return prepared
+
+
 def _prepare_in_order(images: Sequence[Any], opts: dict[str, Any]) -> list[PreparedImage]:
     """Prepare every source; already-prepared images pass through, order kept."""
-    from .images import PreparedImage, prepare, prepare_many
+    from .images import PreparedImage
 
     out: list[PreparedImage] = []
-    pending: list[Any] = []
-
-    def flush() -> None:
-        if pending:
-            out.extend(
-                prepare_many(
-                    list(pending),
-                    rule=opts["tile_rule"],
-                    detail=opts["detail"],
-                    resize=opts["resize"],
-                    fetch_urls=opts["fetch_urls"],
-                )
-            )
-            pending.clear()
-
     for item in images:
         if isinstance(item, PreparedImage):
-            flush()
             out.append(item)
         elif isinstance(item, Labelled):
-            flush()
-            out.append(
-                prepare(
-                    item.source,
-                    rule=opts["tile_rule"],
-                    detail=opts["detail"],
-                    resize=opts["resize"],
-                    fetch_urls=opts["fetch_urls"],
-                    label=item.label,
-                )
-            )
+            out += _prepare_one(item.source, item.label, opts)
         else:
-            pending.append(item)
-    flush()
+            out += _prepare_one(item, None, opts)
     return out
 
 
