@@ -20,7 +20,7 @@ __all__ = ["fingerprint"]
 MAX_HASH_BYTES = 64 * 1024 * 1024  # beyond this, preparing is as cheap as hashing
 
 
-def _digest(*parts: bytes | memoryview) -> str:
+def _digest(*parts: Any) -> str:
     h = hashlib.blake2b(digest_size=20)
     for part in parts:
         h.update(part)
