@@ -71,15 +71,15 @@ def figure_label(obj: Any) -> str:
 
     fig = root_figure(obj)
     number = getattr(fig, "number", None)
-    name = f"matplotlib Figure {number}" if number is not None else "matplotlib Figure"
+    short = f"Figure {number}" if number is not None else "Figure"
     if isinstance(obj, Figure):
-        return name + _title(obj)
+        return f"matplotlib {short}{_title(obj)}"
     if isinstance(obj, SubFigure):
-        return f"matplotlib SubFigure of {name}"
+        return f"matplotlib SubFigure of {short}"
     if isinstance(obj, Axes):
         title = obj.get_title().strip()
-        return f"matplotlib Axes{f' {title[:40]!r}' if title else ''} of {name}"
-    return f"{type(obj).__name__} ({name})"
+        return f"matplotlib Axes{f' {title[:40]!r}' if title else ''} of {short}"
+    return f"{type(obj).__name__} (matplotlib {short})"
 
 
 def _axes_region(ax: Any, fig: Any, notes: list[str]) -> Any | None:
