@@ -342,3 +342,23 @@ def test_decompression_bombs_refused_without_leaking_warnings(
         with pytest.raises(ImageError):
             load_image(warn_size)
     assert not [w for w in caught if issubclass(w.category, Image.DecompressionBombWarning)]
+
+
+def test_large_rotated_jpeg_drafted_and_upright() -> None:
+    upright = quadrants(2688, 2016)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored rotated, as a phone held upright writes it
+    stored = upright.transpose(_STORE[6])  # type: ignore[arg-type]
+    assert stored.size == (2016, 2688)
+    p = prepare(encoded(stored, "JPEG", quality=90, exif=exif.tobytes()))
+    assert p.size == (2688, 2016) and p.sent_size == (1344, 1008)
+    assert_quadrants(check_bytes(p))
+
+
+def test_pil_image_whose_file_was_closed(tmp_path: Path) -> None:
+    path = tmp_path / "closed.png"
+    quadrants().save(path)
+    with Image.open(path) as im:
+        pass  # never loaded; the with-block closed its file
+    with pytest.raises(ImageError, match="file was closed before its pixels were read"):
+        prepare(im)

@@ -169,8 +169,11 @@ def encode_within_limit(
                 for q in qualities
                 if (size, fmt, q) != (None, "JPEG", JPEG_QUALITY)
             ]
+    scaled: dict[tuple[int, int], Image.Image] = {}
     for size, kind, quality in candidates:
-        candidate = im if size is None else downscale(im, size)
+        if size is not None and size not in scaled:
+            scaled[size] = downscale(im, size)
+        candidate = im if size is None else scaled[size]
         data = encode(candidate, kind, quality or JPEG_QUALITY)
         if len(data) <= limit:
             if kind != fmt:

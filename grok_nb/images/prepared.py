@@ -163,7 +163,8 @@ def _prepare_opened(
     mime = mime_of(data)
     if mime is None:  # cannot happen with Pillow's encoders; never send a mislabelled image
         raise ImageError(label, "encoder produced bytes that are neither PNG nor JPEG")
-    notes.append(f"sent as {mime.split('/')[1].upper()} ({why})")
+    if mime == f"image/{fmt.lower()}":  # else the fallback's own note says why
+        notes.append(f"sent as {fmt} ({why})")
     notes += more
     thumb = preview(sent, PREVIEW_PX)
     return PreparedImage(
