@@ -121,6 +121,14 @@ def test_single_axes_renders_whole_figure() -> None:
     assert from_ax.label == f"matplotlib Axes 'eye' of Figure {fig.number}"
 
 
+def test_twin_axes_are_not_other_plots() -> None:
+    fig, ax = plt.subplots(figsize=(4, 3), dpi=100)
+    ax.plot([1, 2])
+    ax.twinx().plot([3, 1], color="orange")
+    p = prepare(ax)
+    assert p.size == prepare(fig).size and not any("only this Axes" in n for n in p.notes)
+
+
 def test_one_axes_of_several_renders_its_box() -> None:
     fig, axes = plt.subplots(1, 2, figsize=(8, 3), dpi=100)
     axes[0].plot([1, 2], color="red")

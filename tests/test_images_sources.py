@@ -127,6 +127,13 @@ def test_data_urls() -> None:
         prepare("data:image/png;base64")
 
 
+def test_mislabelled_data_url_gets_the_true_mime() -> None:
+    """The guide's own sample labels PNG bytes as image/jpeg; the bytes decide here."""
+    url = "data:image/jpeg;base64," + base64.b64encode(png()).decode()
+    p = prepare(url)
+    assert p.mime == "image/png" and p.data_url.startswith("data:image/png;base64,")
+
+
 def test_http_url_passed_through_unfetched() -> None:
     url = "https://example.invalid/cat.jpg"
     p = prepare(url)
@@ -300,6 +307,8 @@ def test_bad_options() -> None:
         prepare(png(), resize="small")
     with pytest.raises(ConfigError, match="detail"):
         prepare("https://example.invalid/a.png", detail="ultra")
+    with pytest.raises(ConfigError, match="unknown tile rule"):
+        prepare("https://example.invalid/a.png", rule="nope")
 
 
 def test_prepared_image_surface() -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, ImageError
-from ..tiling import DETAILS, TilePlan, TileRule, plan
+from ..tiling import DETAILS, TilePlan, TileRule, get_rule, plan
 from .decode import pillow_errors
 from .encode import choose_format, encode_within_limit, mime_of
 from .normalise import normalise, upright_size
@@ -86,7 +86,8 @@ class PreparedImage:
         return bundle
 
 
-def _check_options(detail: str, resize: str) -> None:
+def _check_options(rule: str | TileRule | None, detail: str, resize: str) -> None:
+    get_rule(rule)  # an unknown rule is a ConfigError even for a URL passed through
     if detail not in DETAILS:
         raise ConfigError(f"detail must be one of {', '.join(DETAILS)}, not {detail!r}")
     if resize not in RESIZE_MODES:
@@ -196,7 +197,7 @@ def prepare(
     original; ``"none"`` sends the normalised original. http(s) URLs are passed
     through unless ``fetch_urls``. Bad input raises ``ImageError``.
     """
-    _check_options(detail, resize)
+    _check_options(rule, detail, resize)
     one = _single(source, label)
     opened = open_source(one, label=label, rule=rule, detail=detail, fetch_urls=fetch_urls)
     return _prepare_opened(opened, rule, detail, resize)
@@ -213,7 +214,7 @@ def prepare_many(
     """``prepare`` for one source or a list of them; globs expand (sorted), order is kept.
 
     Every source is checked before any is decoded, so a missing file fails fast."""
-    _check_options(detail, resize)
+    _check_options(rule, detail, resize)
     out = []
     for one in expand_sources(sources):
         opened = open_source(one, rule=rule, detail=detail, fetch_urls=fetch_urls)
