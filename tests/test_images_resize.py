@@ -49,6 +49,8 @@ def test_model_size_keeps_the_plan(w: int, h: int, rule: str, detail: str) -> No
         ((4032, 3024), "xai-guide", "low", (448, 336)),  # low: fitted into one tile
         ((1000, 1000), "xai-guide", "high", (896, 896)),  # 2x2 (area tie-break kept)
         ((600, 400), "xai-guide", "high", (600, 400)),  # smaller than its canvas: as is
+        ((20000, 1000), "xai-guide", "high", (5376, 448)),  # 20:1 -> 6x1 grid; aspect cut to 12
+        ((100000, 10), "internvl", "high", (2688, 10)),  # a 1-px-high strip is never stretched
     ],
 )
 def test_model_size_examples(

@@ -7,7 +7,10 @@ So pixels beyond that canvas are bytes the model throws away.
 
 The sent size keeps the image's aspect ratio and covers the canvas on both axes
 (never upscaling past the original), so whatever the server does next is a pure
-downscale of what we send, as it would have been of the original. The result is
+downscale of what we send, as it would have been of the original. (The smallest
+size of all would be the canvas itself, stretched; keeping the aspect costs a few
+percent more pixels and keeps the image undistorted should the server's real
+layout differ from the rule assumed here.) The result is
 then checked against the tile arithmetic itself: if rounding at a grid boundary,
 or an area-dependent tie in the aspect rule, would change the plan, the size is
 grown until the plan (grid, tiles, extra tiles, tokens, canvas) is exactly the
@@ -52,10 +55,18 @@ def canvas_size(
 
 
 def _cover(width: int, height: int, canvas: tuple[int, int]) -> tuple[int, int]:
-    """Aspect-preserving size covering ``canvas`` on both axes, never above the original."""
+    """Aspect-preserving size covering ``canvas`` on both axes, never above the original.
+
+    A very elongated image (more than twice as elongated as its canvas) would need a
+    long side far beyond the canvas's to keep its aspect while covering the short
+    side; the model squeezes that side anyway, so it is cut to keep the sent aspect
+    within twice the canvas's. Moving the aspect towards the grid's keeps the same
+    closest grid, and the caller checks the plan regardless."""
     scale = min(1.0, max(canvas[0] / width, canvas[1] / height))
     w = min(width, max(round(width * scale), canvas[0]))
     h = min(height, max(round(height * scale), canvas[1]))
+    w = min(w, max(canvas[0], round(2 * canvas[0] * h / canvas[1])))
+    h = min(h, max(canvas[1], round(2 * canvas[1] * w / canvas[0])))
     return w, h
 
 
