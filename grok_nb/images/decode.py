@@ -79,7 +79,9 @@ _WARNINGS_LOCK = threading.Lock()  # warning filters are process-wide state
 
 
 @contextmanager
-def pillow_errors(label: str, *, bombs: bool = False) -> Iterator[None]:
+def pillow_errors(
+    label: str, *, bombs: bool = False, failure: str = "truncated or corrupt image data"
+) -> Iterator[None]:
     """Run Pillow code; turn its errors into ImageError naming ``label``.
 
     ``bombs``: also turn Pillow's decompression-bomb *warning* (issued when a file
@@ -111,7 +113,7 @@ def pillow_errors(label: str, *, bombs: bool = False) -> Iterator[None]:
             raise ImageError(label, "not enough memory to decode this image") from None
         except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
             reason = str(exc) or type(exc).__name__
-            raise ImageError(label, f"truncated or corrupt image data ({reason})") from None
+            raise ImageError(label, f"{failure} ({reason})") from None
 
 
 def open_bytes(data: bytes, label: str) -> Image.Image:

@@ -148,7 +148,7 @@ def _prepare_opened(
         size = image.size
         target = model_size(*size, rule, detail) if resize == "model" else size
     if image.size != target:
-        with pillow_errors(label):
+        with pillow_errors(label, failure="could not resize the image"):
             image = downscale(image, target)
     original = plan(*size, rule, detail)
     if target != size:
@@ -159,7 +159,7 @@ def _prepare_opened(
         )
     fmt, why = choose_format(image, source_format=opened.source_format, prefer=opened.prefer)
     smaller = _smaller_sizes(image.size, size, rule, detail)
-    with pillow_errors(label):
+    with pillow_errors(label, failure="could not encode the image"):
         data, sent, more = encode_within_limit(image, fmt, label, smaller=smaller)
     mime = mime_of(data)
     if mime is None:  # cannot happen with Pillow's encoders; never send a mislabelled image
@@ -191,7 +191,7 @@ def prepare(
     fetch_urls: bool = False,
     label: str | None = None,
 ) -> PreparedImage:
-    """Turn one image source into a ``PreparedImage`` (see SPEC §3 for what is accepted).
+    """Turn one image source (anything in ``ACCEPTED``) into a ``PreparedImage``.
 
     ``resize="model"`` sends the smallest size with the same tile plan as the
     original; ``"none"`` sends the normalised original. http(s) URLs are passed
