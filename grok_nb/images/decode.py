@@ -8,7 +8,9 @@ asked: SVG and PDF (what to do instead), HEIC without pillow-heif, HTML pages
 
 from __future__ import annotations
 
+import contextlib
 import io
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -73,17 +75,28 @@ def _register_heif(label: str) -> None:
     pillow_heif.register_heif_opener()
 
 
-@contextmanager
-def pillow_errors(label: str) -> Iterator[None]:
-    """Run Pillow code; turn its errors and decompression-bomb warnings into ImageError.
+_WARNINGS_LOCK = threading.Lock()  # warning filters are process-wide state
 
-    The bomb warning is raised as an error inside this block so it never leaks to
-    the notebook; a user who trusts a huge image raises ``PIL.Image.MAX_IMAGE_PIXELS``.
+
+@contextmanager
+def pillow_errors(
+    label: str, *, bombs: bool = False, failure: str = "truncated or corrupt image data"
+) -> Iterator[None]:
+    """Run Pillow code; turn its errors into ImageError naming ``label``.
+
+    ``bombs``: also turn Pillow's decompression-bomb *warning* (issued when a file
+    is opened) into the error, so it never leaks to the notebook. Warning filters
+    are process-wide, so that part runs under a lock; use it only around
+    ``Image.open``, which is quick. A user who trusts a huge image raises
+    ``PIL.Image.MAX_IMAGE_PIXELS``.
     """
     from PIL import Image, UnidentifiedImageError
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
+    with contextlib.ExitStack() as stack:
+        if bombs:
+            stack.enter_context(_WARNINGS_LOCK)
+            stack.enter_context(warnings.catch_warnings())
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             yield
         except ImageError:
@@ -100,7 +113,7 @@ def pillow_errors(label: str) -> Iterator[None]:
             raise ImageError(label, "not enough memory to decode this image") from None
         except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
             reason = str(exc) or type(exc).__name__
-            raise ImageError(label, f"truncated or corrupt image data ({reason})") from None
+            raise ImageError(label, f"{failure} ({reason})") from None
 
 
 def open_bytes(data: bytes, label: str) -> Image.Image:
@@ -118,7 +131,7 @@ def open_bytes(data: bytes, label: str) -> Image.Image:
         raise ImageError(label, "it is an HTML page, not an image")
     if kind == "heif":
         _register_heif(label)
-    with pillow_errors(label):
+    with pillow_errors(label, bombs=True):
         try:
             return Image.open(io.BytesIO(data))
         except UnidentifiedImageError:

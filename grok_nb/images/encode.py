@@ -45,6 +45,7 @@ MAX_BYTES = 10 * 1024 * 1024  # the guide's per-image limit
 JPEG_QUALITY = 90
 JPEG_FALLBACK_QUALITIES = (87, 85)
 PNG_LEVEL = 6
+JPEG_MAX_SIDE = 65500  # libjpeg's limit on either dimension
 _SAMPLE_PX = 128
 _FEW_COLOURS = 256
 _FLAT_SHARE = 0.5
@@ -95,6 +96,8 @@ def choose_format(
     """("PNG" | "JPEG", why)."""
     if _has_alpha(im):
         return "PNG", "has transparency"
+    if max(im.size) > JPEG_MAX_SIDE:
+        return "PNG", "too large for JPEG"
     if prefer == "PNG":
         return "PNG", "rendered graphics"
     if prefer == "JPEG":
@@ -163,14 +166,18 @@ def encode_within_limit(
     for size in (None, *(s for s, _why in smaller)):
         if fmt == "PNG" and size is not None:
             candidates.append((size, "PNG", 0))
-        if fmt == "JPEG" or not alpha:
+        side = max(size or im.size)
+        if (fmt == "JPEG" or not alpha) and side <= JPEG_MAX_SIDE:
             candidates += [
                 (size, "JPEG", q)
                 for q in qualities
                 if (size, fmt, q) != (None, "JPEG", JPEG_QUALITY)
             ]
+    scaled: dict[tuple[int, int], Image.Image] = {}
     for size, kind, quality in candidates:
-        candidate = im if size is None else downscale(im, size)
+        if size is not None and size not in scaled:
+            scaled[size] = downscale(im, size)
+        candidate = im if size is None else scaled[size]
         data = encode(candidate, kind, quality or JPEG_QUALITY)
         if len(data) <= limit:
             if kind != fmt:

@@ -11,6 +11,10 @@ touches, and the DPI, size and face colour are checked and put back regardless.
 It works with any canvas (inline, Agg, or a bare ``Figure()`` with no backend),
 because PNG output always goes through Agg.
 
+A whole figure is cropped to its drawn content plus ``savefig.pad_inches``, as the
+inline backend shows it (``bbox_inches="tight"``): no dead margins are paid for,
+and a legend placed outside the axes is not cut off.
+
 An ``Axes`` that is the only one in its figure (colorbars and twin axes aside)
 renders the whole figure. One ``Axes`` of several renders just that Axes with its
 labels, title and legend (its tight bounding box) — what ``axes[0]`` asks for —
@@ -20,6 +24,7 @@ and the notes say so.
 from __future__ import annotations
 
 import io
+import struct
 from typing import Any
 
 from ..errors import ImageError
@@ -71,15 +76,15 @@ def figure_label(obj: Any) -> str:
 
     fig = root_figure(obj)
     number = getattr(fig, "number", None)
-    name = f"matplotlib Figure {number}" if number is not None else "matplotlib Figure"
+    short = f"Figure {number}" if number is not None else "Figure"
     if isinstance(obj, Figure):
-        return name + _title(obj)
+        return f"matplotlib {short}{_title(obj)}"
     if isinstance(obj, SubFigure):
-        return f"matplotlib SubFigure of {name}"
+        return f"matplotlib SubFigure of {short}"
     if isinstance(obj, Axes):
         title = obj.get_title().strip()
-        return f"matplotlib Axes{f' {title[:40]!r}' if title else ''} of {name}"
-    return f"{type(obj).__name__} ({name})"
+        return f"matplotlib Axes{f' {title[:40]!r}' if title else ''} of {short}"
+    return f"{type(obj).__name__} (matplotlib {short})"
 
 
 def _axes_region(ax: Any, fig: Any, notes: list[str]) -> Any | None:
@@ -99,6 +104,19 @@ def _axes_region(ax: Any, fig: Any, notes: list[str]) -> Any | None:
         f"{len(others) + 1} plots); pass its .figure for the whole figure"
     )
     return box.transformed(fig.dpi_scale_trans.inverted()).padded(_PAD_INCHES)
+
+
+def _tight_region(fig: Any) -> Any:
+    """The figure's drawn content in inches, padded as ``savefig`` pads a tight box."""
+    import matplotlib
+
+    fig.draw_without_rendering()  # run the layout engine first, as a display would
+    box = fig.get_tightbbox()
+    pad = matplotlib.rcParams.get("savefig.pad_inches", 0.1)
+    pad = pad if isinstance(pad, (int, float)) else 0.1
+    if box is None or box.width <= 0 or box.height <= 0:
+        return None
+    return box.padded(pad)
 
 
 def _choose_dpi(
@@ -131,6 +149,8 @@ def render_figure(
             notes.append("rendered only this SubFigure")
         elif isinstance(obj, Axes):
             region = _axes_region(obj, fig, notes)
+        if region is None:
+            region = _tight_region(fig)
         width_in, height_in = (
             (region.width, region.height) if region is not None else fig.get_size_inches()
         )
@@ -146,6 +166,7 @@ def render_figure(
             fig.set_size_inches(saved[1], forward=False)
         if fig.get_facecolor() != saved[2]:
             fig.set_facecolor(saved[2])
-    w_px, h_px = round(width_in * dpi), round(height_in * dpi)
+    png = buf.getvalue()
+    w_px, h_px = struct.unpack(">II", png[16:24])  # the PNG header's IHDR size
     notes.append(f"rendered at {dpi:.0f} dpi ({w_px}x{h_px} px) to cover its tile canvas")
-    return buf.getvalue(), notes
+    return png, notes

@@ -182,7 +182,14 @@ def normalise(
         if owned and draft_to and im.format in ("JPEG", "MPO"):
             want = draft_to if orientation < 5 else (draft_to[1], draft_to[0])
             im.draft(None, want)
-        im.load()
+        try:
+            im.load()
+        except (AssertionError, AttributeError):  # Pillow's state checks on a closed file
+            raise ImageError(
+                label,
+                "the image's file was closed before its pixels were read; call .load() "
+                "inside the `with Image.open(...)` block, or pass the path instead",
+            ) from None
         im = _apply_orientation(im, orientation, notes)
         im = _convert_mode(im, label, notes)
         im = _drop_opaque_alpha(im)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, ImageError
-from ..tiling import DETAILS, TilePlan, TileRule, plan
+from ..tiling import DETAILS, TilePlan, TileRule, get_rule, plan
 from .decode import pillow_errors
 from .encode import choose_format, encode_within_limit, mime_of
 from .normalise import normalise, upright_size
@@ -86,7 +86,8 @@ class PreparedImage:
         return bundle
 
 
-def _check_options(detail: str, resize: str) -> None:
+def _check_options(rule: str | TileRule | None, detail: str, resize: str) -> None:
+    get_rule(rule)  # an unknown rule is a ConfigError even for a URL passed through
     if detail not in DETAILS:
         raise ConfigError(f"detail must be one of {', '.join(DETAILS)}, not {detail!r}")
     if resize not in RESIZE_MODES:
@@ -147,7 +148,7 @@ def _prepare_opened(
         size = image.size
         target = model_size(*size, rule, detail) if resize == "model" else size
     if image.size != target:
-        with pillow_errors(label):
+        with pillow_errors(label, failure="could not resize the image"):
             image = downscale(image, target)
     original = plan(*size, rule, detail)
     if target != size:
@@ -158,12 +159,13 @@ def _prepare_opened(
         )
     fmt, why = choose_format(image, source_format=opened.source_format, prefer=opened.prefer)
     smaller = _smaller_sizes(image.size, size, rule, detail)
-    with pillow_errors(label):
+    with pillow_errors(label, failure="could not encode the image"):
         data, sent, more = encode_within_limit(image, fmt, label, smaller=smaller)
     mime = mime_of(data)
     if mime is None:  # cannot happen with Pillow's encoders; never send a mislabelled image
         raise ImageError(label, "encoder produced bytes that are neither PNG nor JPEG")
-    notes.append(f"sent as {mime.split('/')[1].upper()} ({why})")
+    if mime == f"image/{fmt.lower()}":  # else the fallback's own note says why
+        notes.append(f"sent as {fmt} ({why})")
     notes += more
     thumb = preview(sent, PREVIEW_PX)
     return PreparedImage(
@@ -189,13 +191,13 @@ def prepare(
     fetch_urls: bool = False,
     label: str | None = None,
 ) -> PreparedImage:
-    """Turn one image source into a ``PreparedImage`` (see SPEC §3 for what is accepted).
+    """Turn one image source (anything in ``ACCEPTED``) into a ``PreparedImage``.
 
     ``resize="model"`` sends the smallest size with the same tile plan as the
     original; ``"none"`` sends the normalised original. http(s) URLs are passed
     through unless ``fetch_urls``. Bad input raises ``ImageError``.
     """
-    _check_options(detail, resize)
+    _check_options(rule, detail, resize)
     one = _single(source, label)
     opened = open_source(one, label=label, rule=rule, detail=detail, fetch_urls=fetch_urls)
     return _prepare_opened(opened, rule, detail, resize)
@@ -212,7 +214,7 @@ def prepare_many(
     """``prepare`` for one source or a list of them; globs expand (sorted), order is kept.
 
     Every source is checked before any is decoded, so a missing file fails fast."""
-    _check_options(detail, resize)
+    _check_options(rule, detail, resize)
     out = []
     for one in expand_sources(sources):
         opened = open_source(one, rule=rule, detail=detail, fetch_urls=fetch_urls)

@@ -7,7 +7,10 @@ So pixels beyond that canvas are bytes the model throws away.
 
 The sent size keeps the image's aspect ratio and covers the canvas on both axes
 (never upscaling past the original), so whatever the server does next is a pure
-downscale of what we send, as it would have been of the original. The result is
+downscale of what we send, as it would have been of the original. (The smallest
+size of all would be the canvas itself, stretched; keeping the aspect costs a few
+percent more pixels and keeps the image undistorted should the server's real
+layout differ from the rule assumed here.) The result is
 then checked against the tile arithmetic itself: if rounding at a grid boundary,
 or an area-dependent tie in the aspect rule, would change the plan, the size is
 grown until the plan (grid, tiles, extra tiles, tokens, canvas) is exactly the
@@ -32,10 +35,11 @@ __all__ = ["RESIZE_THREADS", "canvas_size", "downscale", "model_size", "plan_key
 _FINE_STEPS = 64  # one-pixel steps tried before the search grows by 1 %
 # Threads for large resizes (None: one per CPU, at most 4). Pillow releases the GIL
 # while resampling, and resampling horizontal bands with ``box=`` reads the rows
-# around each band, so the bands join with no seam: the result is identical,
-# byte for byte, to one whole-image resize.
+# around each band, so the bands join with no seam: the result equals one
+# whole-image resize up to floating-point rounding (at most one level, rarely).
 RESIZE_THREADS: int | None = None
 _BAND_MIN_PIXELS = 500_000  # below this, threads cost more than they save
+_REDUCING_GAP = 3.0
 
 
 def plan_key(p: TilePlan) -> tuple[Any, ...]:
@@ -51,10 +55,18 @@ def canvas_size(
 
 
 def _cover(width: int, height: int, canvas: tuple[int, int]) -> tuple[int, int]:
-    """Aspect-preserving size covering ``canvas`` on both axes, never above the original."""
+    """Aspect-preserving size covering ``canvas`` on both axes, never above the original.
+
+    A very elongated image (more than twice as elongated as its canvas) would need a
+    long side far beyond the canvas's to keep its aspect while covering the short
+    side; the model squeezes that side anyway, so it is cut to keep the sent aspect
+    within twice the canvas's. Moving the aspect towards the grid's keeps the same
+    closest grid, and the caller checks the plan regardless."""
     scale = min(1.0, max(canvas[0] / width, canvas[1] / height))
     w = min(width, max(round(width * scale), canvas[0]))
     h = min(height, max(round(height * scale), canvas[1]))
+    w = min(w, max(canvas[0], round(2 * canvas[0] * h / canvas[1])))
+    h = min(h, max(canvas[1], round(2 * canvas[1] * w / canvas[0])))
     return w, h
 
 
@@ -120,11 +132,8 @@ def downscale(im: Image.Image, size: tuple[int, int]) -> Image.Image:
     threads = _threads()
     out_w, out_h = size
     if threads == 1 or out_w * out_h < _BAND_MIN_PIXELS or out_h < 4 * threads:
-        return im.resize(size, lanczos, reducing_gap=3.0)
+        return im.resize(size, lanczos, reducing_gap=_REDUCING_GAP)
     in_w, in_h = im.size
-    bands = 2 * threads  # smaller bands keep each pass in cache; measured faster
-    edges = [round(i * out_h / bands) for i in range(bands + 1)]
-    scale = in_h / out_h
 
     def band(i: int) -> Image.Image:
         top, bottom = edges[i], edges[i + 1]
@@ -132,6 +141,14 @@ def downscale(im: Image.Image, size: tuple[int, int]) -> Image.Image:
         return im.resize((out_w, bottom - top), lanczos, box=box)
 
     im.load()
+    # what reducing_gap=3.0 does: an integer box-filter reduce first, Lanczos after
+    fx, fy = int(in_w / out_w / _REDUCING_GAP) or 1, int(in_h / out_h / _REDUCING_GAP) or 1
+    if fx > 1 or fy > 1:
+        im = im.reduce((fx, fy))
+        in_w, in_h = im.size
+    bands = 2 * threads  # smaller bands keep each pass in cache; measured faster
+    edges = [round(i * out_h / bands) for i in range(bands + 1)]
+    scale = in_h / out_h
     with ThreadPoolExecutor(threads) as pool:
         parts = list(pool.map(band, range(bands)))
     out = PILImage.new(im.mode, size)

@@ -137,6 +137,11 @@ def describe_source(source: Any) -> str:
     if module == "numpy" and hasattr(source, "shape"):
         from .arrays import array_label
 
+        if source.dtype.kind == "O" and source.size and _module(source.flat[0]) == "matplotlib":
+            from .figures import figure_label, root_figure
+
+            fig = root_figure(source.flat[0])
+            return f"array of {source.size} Axes of {figure_label(fig) if fig else 'no figure'}"
         return array_label(source)
     if _is_tensor(source) and hasattr(source, "shape"):
         from .arrays import array_label
