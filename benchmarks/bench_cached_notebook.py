@@ -19,6 +19,7 @@ import statistics
 import tempfile
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import nbformat
 from nbclient import NotebookClient
@@ -42,33 +43,29 @@ def make_images(folder: Path) -> list[str]:
 
 
 def notebook(names: list[str], replay: bool, passes: int) -> nbformat.NotebookNode:
-    cells = [
-        "%load_ext grok_nb\nimport time, json\nfrom grok_nb.session import ask\n_t = {}"
-        + ('\n%config GrokVision.cache = "replay"' if replay else "")
-    ]
+    setup = "%load_ext grok_nb\nimport time, json\nfrom grok_nb.session import ask\nrows = []"
+    if replay:
+        setup += '\n%config GrokVision.cache = "replay"'
+    cells = [setup]
     for p in range(passes):
         for i, name in enumerate(names):
-            cells.append(f"%%grokvision {name} -o a_{p}_{i}\nWhat is in photo {i}?")
+            question = f"What is in photo {i}?"
+            cells.append(f"%%grokvision {name} -o a\n{question}")
             cells.append(
-                f"_s = time.perf_counter(); ask('What is in photo {i}?', {name!r}); "
-                f"_t[{p}, {i}] = time.perf_counter() - _s"
+                f"_s = time.perf_counter(); ask({question!r}, {name!r}); "
+                f"rows.append(({p}, time.perf_counter() - _s, a.latency_s, a.cached))"
             )
-    cells.append(
-        "print(json.dumps({'lookup': [globals()[f'a_{p}_{i}'].latency_s "
-        f"for p in range({passes}) for i in range({N})], "
-        "'ask': [[k[0], v] for k, v in _t.items()], "
-        f"'cached': [globals()[f'a_{{p}}_{{i}}'].cached for p in range({passes}) for i in range({N})]}}))"
-    )
+    cells.append("print(json.dumps(rows))")
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
     return nb
 
 
-def run(nb: nbformat.NotebookNode, folder: Path) -> dict[str, list[float]]:
+def run(nb: nbformat.NotebookNode, folder: Path) -> dict[str, list[Any]]:
     NotebookClient(
         nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
     ).execute()
-    out = json.loads(nb.cells[-1].outputs[0]["text"])
+    rows = json.loads(nb.cells[-1].outputs[0]["text"])
     cell_times = []
     for cell in nb.cells:
         if cell.source.startswith("%%grokvision"):
@@ -76,12 +73,17 @@ def run(nb: nbformat.NotebookNode, folder: Path) -> dict[str, list[float]]:
             start = datetime.fromisoformat(ex["shell.execute_reply.started"].replace("Z", "+00:00"))
             end = datetime.fromisoformat(ex["shell.execute_reply"].replace("Z", "+00:00"))
             cell_times.append((end - start).total_seconds())
-    out["cell"] = cell_times
-    return out
+    return {
+        "pass": [r[0] for r in rows],
+        "ask": [r[1] for r in rows],
+        "lookup": [r[2] for r in rows],
+        "cached": [r[3] for r in rows],
+        "cell": cell_times,
+    }
 
 
 def ms(values: list[float]) -> str:
-    return f"{statistics.median(values) * 1000:8.2f}"
+    return f"{statistics.median(values) * 1000:.2f}"
 
 
 def main() -> None:
@@ -101,20 +103,19 @@ def main() -> None:
         replay = run(notebook(names, replay=True, passes=2), folder)
         sent_replay = len(sim.requests) - sent_recording
     assert all(replay["cached"]), "replay served something not from the cache"
-    first = [v for p, v in replay["ask"] if p == 0]
-    second = [v for p, v in replay["ask"] if p == 1]
     print(f"notebook of {N} asks (800x600+ JPEG files), medians in ms")
     print(f"requests sent: recording {sent_recording}, replay {sent_replay} (must be 0)")
-    print(f"{'':34}{'record':>8}{'replay 1st':>12}{'replay 2nd':>12}")
-    print(
-        f"{'cache lookup (answer.latency_s)':34}{'-':>8}{ms(replay['lookup'][:N]):>12}{ms(replay['lookup'][N:]):>12}"
-    )
-    print(
-        f"{'grok_nb.ask (prepare+key+lookup)':34}{ms([v for _, v in recorded['ask']]):>8}{ms(first):>12}{ms(second):>12}"
-    )
-    print(
-        f"{'whole %%grokvision cell':34}{ms(recorded['cell']):>8}{ms(replay['cell'][:N]):>12}{ms(replay['cell'][N:]):>12}"
-    )
+    row("", "record", "replay 1st", "replay 2nd")
+    for label, key in (
+        ("cache lookup (answer.latency_s)", "lookup"),
+        ("grok_nb.ask (prepare+key+lookup)", "ask"),
+        ("whole %%grokvision cell", "cell"),
+    ):
+        row(label, ms(recorded[key]), ms(replay[key][:N]), ms(replay[key][N:]))
+
+
+def row(label: str, *cols: str) -> None:
+    print(f"{label:34}" + "".join(f"{c:>12}" for c in cols))
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ def tiles(image: Any, *, rule: str | None = None, detail: str = "high") -> TileP
         return plan(width, height, rule, detail)
     from .images import load_image
 
-    pil, label, _notes = load_image(image)
+    pil, label, _notes = load_image(image, rule=rule, detail=detail)
     result = plan(pil.width, pil.height, rule, detail)
     thumb = pil.copy()
     thumb.thumbnail((PREVIEW_PX, PREVIEW_PX))
