@@ -37,7 +37,7 @@ _LAZY: dict[str, str] = {
     "ask_async": "grok_nb.session",
     "ask_many": "grok_nb.batch",
     "answers_to_frame": "grok_nb.batch",
-    "calibrate": "grok_nb.calibrate",
+    "calibrate": "grok_nb.calibration",
     "TilePlan": "grok_nb.tiling",
     "TileRule": "grok_nb.tiling",
     "Answer": "grok_nb.answer",
@@ -73,7 +73,6 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from . import simulator as simulator
     from .tiling import TilePlan as TilePlan
 
 

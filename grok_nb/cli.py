@@ -57,6 +57,36 @@ def _cmd_tiles(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ask(args: argparse.Namespace) -> int:
+    from .session import ask
+
+    answer = ask(
+        args.prompt,
+        *args.images,
+        model=args.model,
+        detail=args.detail,
+        system=args.system,
+        cache="off" if args.no_cache else None,
+        on_delta=None if args.json else lambda d: print(d, end="", flush=True),
+    )
+    if args.json:
+        json.dump(answer.to_dict(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        from .render import answer_footer
+
+        print(f"\n---\n{answer_footer(answer)}", file=sys.stderr)
+    return 0
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from .calibration import calibrate
+
+    report = calibrate(args.model)
+    print(report)
+    return 0 if report.verdict else 1
+
+
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from .simulator import main as simulate
 
@@ -78,6 +108,18 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--model", default=DEFAULT_MODEL, help="model whose prices to use")
     t.add_argument("--json", action="store_true", help="print JSON instead of a table")
     t.set_defaults(func=_cmd_tiles)
+    a = sub.add_parser("ask", help="ask a Grok vision model about images")
+    a.add_argument("images", nargs="+", metavar="IMG", help="image files or URLs")
+    a.add_argument("-p", "--prompt", required=True, help="the question")
+    a.add_argument("-m", "--model", default=None)
+    a.add_argument("--detail", choices=DETAILS, default=None)
+    a.add_argument("--system", default=None)
+    a.add_argument("--no-cache", action="store_true")
+    a.add_argument("--json", action="store_true", help="print the answer as JSON")
+    a.set_defaults(func=_cmd_ask)
+    c = sub.add_parser("calibrate", help="find which tile rule the API bills (costs a little)")
+    c.add_argument("-m", "--model", default=None)
+    c.set_defaults(func=_cmd_calibrate)
     s = sub.add_parser("simulate", help="run the offline xAI-compatible simulator", add_help=False)
     s.add_argument("rest", nargs=argparse.REMAINDER)
     s.set_defaults(func=_cmd_simulate)

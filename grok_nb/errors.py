@@ -27,6 +27,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "StructuredOutputError",
     "UnprocessableEntityError",
 ]
 
@@ -66,6 +67,18 @@ class BudgetExceeded(GrokError):
 
 class CacheMiss(GrokError):
     """``cache="replay"`` was asked for a request that is not in the cache."""
+
+
+class StructuredOutputError(GrokError, ValueError):
+    """A structured-output answer does not parse or validate against the schema.
+
+    ``text`` is the answer text; ``answer`` the full ``Answer`` when there is one.
+    """
+
+    def __init__(self, message: str, *, text: str = "", answer: Any = None) -> None:
+        self.text = text
+        self.answer = answer
+        super().__init__(message)
 
 
 class APIConnectionError(GrokError):

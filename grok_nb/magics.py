@@ -39,6 +39,7 @@ def _offline_note() -> str | None:
 class GrokVisionMagics(Magics):
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
+        self.ip: Any = shell  # typed loosely: Magics.shell is Optional
         self.settings = GrokVision.instance(parent=shell)
         self.capture = ImageCapture(shell)
         self.conversation = Conversation()
@@ -49,13 +50,17 @@ class GrokVisionMagics(Magics):
         if token.startswith(URL_PREFIXES):
             return [token]
         try:
-            value = self.shell.ev(token)
+            value = self.ip.ev(token)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
         else:
+            from .session import Labelled
+
             if type(value).__name__ == "TileExplorer":  # send exactly what was framed
-                return [value.image()]
-            return [value]
+                return [Labelled(value.image(), f"{token} (framed)")]
+            if isinstance(value, (str, bytes, os.PathLike, list, tuple)):
+                return [value]  # paths, globs and lists name themselves
+            return [Labelled(value, token)]
         if os.path.exists(token):
             return [token]
         matches = sorted(glob.glob(os.path.expanduser(token)))
@@ -75,8 +80,8 @@ class GrokVisionMagics(Magics):
                 raise UsageError(f"--file {path!r}: no such file")
             images += sorted(glob.glob(path)) or [path]
         images += list(args.url or [])
-        if images:
-            return images, None
+        if images or (args.cont and self.conversation.messages):
+            return images, None  # a follow-up may ask about the images already sent
         last = self.capture.last
         if last is None:
             raise UsageError(
@@ -98,10 +103,10 @@ class GrokVisionMagics(Magics):
     def _interpolate(self, text: str) -> str:
         def replace(match: re.Match[str]) -> str:
             path = match.group(1)
-            if path.split(".")[0] not in self.shell.user_ns:
+            if path.split(".")[0] not in self.ip.user_ns:
                 return match.group(0)
             try:
-                return str(self.shell.ev(path))
+                return str(self.ip.ev(path))
             except Exception as exc:
                 raise UsageError(f"prompt placeholder {{{path}}}: {exc}") from None
 
@@ -111,7 +116,7 @@ class GrokVisionMagics(Magics):
         if not name:
             return None
         try:
-            schema = self.shell.ev(name)
+            schema = self.ip.ev(name)
         except Exception as exc:
             raise UsageError(f"--schema {name}: {type(exc).__name__}: {exc}") from None
         if isinstance(schema, dict) or hasattr(schema, "model_json_schema"):
@@ -189,13 +194,13 @@ class GrokVisionMagics(Magics):
         history.add(call.user_message, answer, [p.plan for p in call.images if p.plan])
         self.conversation = history
         if args.out:
-            self.shell.user_ns[args.out] = answer
-        self.shell.displayhook.update_user_ns(answer)
+            self.ip.user_ns[args.out] = answer
+        self.ip.displayhook.update_user_ns(answer)
 
     def _parse(self, line: str) -> Any:
         from IPython.utils.process import arg_split
 
-        parser = self.grokvision.parser  # type: ignore[attr-defined]
+        parser = self.grokvision.parser
         return parser.parse_intermixed_args(arg_split(line, strict=True))
 
     def _show_preview(self, call: Any, *, show: bool) -> None:
@@ -227,7 +232,7 @@ class GrokVisionMagics(Magics):
             partial = getattr(exc, "partial_answer", None)
             if partial is not None and live is not None:
                 live.finish(answer_mimebundle(partial))
-                self.shell.displayhook.update_user_ns(partial)
+                self.ip.displayhook.update_user_ns(partial)
             raise UsageError(
                 "interrupted: the request was stopped"
                 + (
@@ -240,7 +245,7 @@ class GrokVisionMagics(Magics):
             if exc.answer is not None:
                 view = answer_mimebundle(exc.answer)
                 live.finish(view) if live is not None else display(view, raw=True)
-                self.shell.displayhook.update_user_ns(exc.answer)
+                self.ip.displayhook.update_user_ns(exc.answer)
             raise UsageError(str(exc)) from None
         except MissingKeyError as exc:
             raise UsageError(
@@ -302,6 +307,29 @@ class GrokVisionMagics(Magics):
             cost = None if None in costs else sum(c or 0.0 for c in costs)
             text = f"{len(explorers)} images · {total:,} image tokens · ≈ {format_usd(cost)}"
             display({"text/markdown": f"**{text}**", "text/plain": text}, raw=True)
+
+    @line_magic
+    def grokvision_cache(self, line: str = "") -> None:
+        """The response cache: size, hits, money saved; ``%grokvision_cache clear`` empties it."""
+        from .render import format_usd
+        from .session import resolve_options, response_cache
+
+        cache = response_cache(resolve_options())
+        action = line.strip()
+        if action == "clear":
+            removed = cache.clear()
+            text = f"Removed {removed} cached answer{'s' if removed != 1 else ''}."
+        elif action:
+            raise UsageError(
+                f"%grokvision_cache: unknown action {action!r}; use 'clear' or nothing"
+            )
+        else:
+            st = cache.stats()
+            text = (
+                f"{st.entries} cached answers · {st.bytes / 1024:.0f} KiB · "
+                f"{st.hits} hits · saved {format_usd(st.saved_usd)} · {st.path}"
+            )
+        display({"text/markdown": text, "text/plain": text}, raw=True)
 
     @line_magic
     def grokvision_models(self, line: str = "") -> None:

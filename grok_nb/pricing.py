@@ -48,13 +48,19 @@ class ModelPrice:
         cached_tokens: int = 0,
         completion_tokens: int = 0,
         reasoning_tokens: int = 0,
+        image_tokens: int = 0,
     ) -> float:
-        """USD for a call; cached tokens are a subset of prompt tokens."""
+        """USD for a call.
+
+        Cached and image tokens are subsets of ``prompt_tokens``; image tokens are
+        billed at ``image_rate`` (the prompt rate unless the API lists another).
+        """
         cached_rate = self.prompt if self.cached_prompt is None else self.cached_prompt
-        uncached = max(prompt_tokens - cached_tokens, 0)
+        uncached = max(prompt_tokens - cached_tokens - image_tokens, 0)
         return (
             uncached * self.prompt
             + cached_tokens * cached_rate
+            + image_tokens * self.image_rate
             + (completion_tokens + reasoning_tokens) * self.completion
         ) / 1_000_000
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["format_usd", "plan_caption", "plan_mimebundle", "plan_overlay", "plans_mimebundle"]
 
 DISPLAY_PX = 360  # longest side of an overlay drawn in a notebook
+THUMB_PX = 220  # ...and of each thumbnail in the strip above an answer
 GRID_RGB = (255, 64, 129)
 EXTRA_RGB = (41, 121, 255)
 
@@ -141,20 +142,22 @@ def png_bytes(image: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-def _figure_html(png: bytes, caption: str, alt: str) -> str:
+def _figure_html(png: bytes, caption: str, alt: str, display_px: int = DISPLAY_PX) -> str:
     data = base64.b64encode(png).decode("ascii")
     return (
         '<figure style="display:inline-block;margin:4px 12px 4px 0;vertical-align:top">'
         f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" '
         'style="max-width:100%;image-rendering:auto"/>'
-        f'<figcaption style="font-size:12px;max-width:{DISPLAY_PX + 108}px">'
+        f'<figcaption style="font-size:12px;max-width:{display_px + 108}px">'
         f"{html.escape(caption)}</figcaption></figure>"
     )
 
 
-def plan_mimebundle(plan: TilePlan, model: str | None = None) -> dict[str, Any]:
+def plan_mimebundle(
+    plan: TilePlan, model: str | None = None, display_px: int = DISPLAY_PX
+) -> dict[str, Any]:
     """text/plain + text/html (self-contained PNG) + image/png for one plan."""
-    png = png_bytes(plan_overlay(plan))
+    png = png_bytes(plan_overlay(plan, display_px))
     caption = plan_caption(plan, model)
     label = f"{plan.label}: " if plan.label else ""
     return {
@@ -166,13 +169,16 @@ def plan_mimebundle(plan: TilePlan, model: str | None = None) -> dict[str, Any]:
     }
 
 
-def plans_mimebundle(plans: Sequence[TilePlan], model: str | None = None) -> dict[str, Any]:
+def plans_mimebundle(
+    plans: Sequence[TilePlan], model: str | None = None, display_px: int = DISPLAY_PX
+) -> dict[str, Any]:
     """A strip of overlays with a total, for several images."""
     figures, lines = [], []
     for plan in plans:
         caption = plan_caption(plan, model)
         label = f"{plan.label}: " if plan.label else ""
-        figures.append(_figure_html(png_bytes(plan_overlay(plan)), label + caption, label))
+        png = png_bytes(plan_overlay(plan, display_px))
+        figures.append(_figure_html(png, label + caption, label, display_px))
         lines.append(label + caption)
     total = sum(p.tokens for p in plans)
     costs = [p.cost_usd(model) for p in plans]
@@ -260,8 +266,8 @@ def answer_mimebundle(answer: Any) -> dict[str, Any]:
 def thumbnails_mimebundle(plans: Sequence[TilePlan], model: str | None = None) -> dict[str, Any]:
     """The strip shown above an answer: each image with its grid and token count."""
     if len(plans) == 1:
-        return plan_mimebundle(plans[0], model)
-    return plans_mimebundle(plans, model)
+        return plan_mimebundle(plans[0], model, THUMB_PX)
+    return plans_mimebundle(plans, model, THUMB_PX)
 
 
 def estimate_mimebundle(call: Any) -> dict[str, Any]:
@@ -322,4 +328,33 @@ def usage_mimebundle(ledger: Any) -> dict[str, Any]:
     return {
         "text/markdown": "\n".join(rows) + f"\n\n**{total}**",
         "text/plain": "\n".join([*plain, total]),
+    }
+
+
+def models_mimebundle(models: Sequence[Any], source: str) -> dict[str, Any]:
+    """``%grokvision_models``: vision-capable models and prices per million tokens."""
+
+    def rate(value: float | None) -> str:
+        return "—" if value is None else f"${value:,.2f}"
+
+    rows = [
+        "| model | input | cached input | output | image | aliases |",
+        "|---|---|---|---|---|---|",
+    ]
+    plain = []
+    for m in models:
+        cells = [
+            m.model,
+            rate(m.prompt),
+            rate(m.cached_prompt),
+            rate(m.completion),
+            rate(m.image_rate),
+            ", ".join(m.aliases),
+        ]
+        rows.append("| " + " | ".join(cells) + " |")
+        plain.append("  ".join(cells))
+    note = f"USD per million tokens · {source}"
+    return {
+        "text/markdown": "\n".join(rows) + f"\n\n*{note}*",
+        "text/plain": "\n".join([*plain, note]),
     }

@@ -7,12 +7,13 @@ Options not given explicitly come from the ``GrokVision`` settings (``settings.p
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import BudgetExceeded, CacheMiss, ConfigError
-from .tiling import TilePlan, plan
+from .tiling import DEFAULT_RULE, TilePlan, plan
 
 if TYPE_CHECKING:
     from .answer import Answer
@@ -46,7 +47,7 @@ def tiles(image: Any, *, rule: str | None = None, detail: str = "high") -> TileP
         return plan(width, height, rule, detail)
     from .images import load_image
 
-    pil, label, _notes = load_image(image)
+    pil, label, _notes = load_image(image, rule=rule, detail=detail)
     result = plan(pil.width, pil.height, rule, detail)
     thumb = pil.copy()
     thumb.thumbnail((PREVIEW_PX, PREVIEW_PX))
@@ -140,33 +141,60 @@ def _estimate(
     return Estimate(image_tokens, text_tokens, unmeasured, prompt_usd, completion_usd)
 
 
+@dataclass(frozen=True)
+class Labelled:
+    """A source with the name the user gave it (the magic's token, e.g. ``fig``)."""
+
+    source: Any
+    label: str
+
+
+MEMO_SIZE = 64  # prepared images remembered per kernel, by source fingerprint
+_memo: OrderedDict[tuple[Any, ...], PreparedImage] = OrderedDict()
+
+
+def _prepare_one(source: Any, label: str | None, opts: dict[str, Any]) -> list[PreparedImage]:
+    """Prepare one source (a glob may give several), reusing an earlier preparation."""
+    from .images import prepare_many
+    from .images.fingerprint import fingerprint
+
+    settings = (opts["tile_rule"], opts["detail"], opts["resize"], opts["fetch_urls"], label)
+    fp = fingerprint(source)
+    key = (fp, *settings)
+    if fp is not None and key in _memo:
+        _memo.move_to_end(key)
+        return [_memo[key]]
+    kwargs = dict(
+        rule=opts["tile_rule"],
+        detail=opts["detail"],
+        resize=opts["resize"],
+        fetch_urls=opts["fetch_urls"],
+    )
+    if label is None:
+        prepared = prepare_many([source], **kwargs)
+    else:
+        from .images import prepare
+
+        prepared = [prepare(source, label=label, **kwargs)]
+    if fp is not None and len(prepared) == 1:
+        _memo[key] = prepared[0]
+        while len(_memo) > MEMO_SIZE:
+            _memo.popitem(last=False)
+    return prepared
+
+
 def _prepare_in_order(images: Sequence[Any], opts: dict[str, Any]) -> list[PreparedImage]:
     """Prepare every source; already-prepared images pass through, order kept."""
-    from .images import PreparedImage, prepare_many
+    from .images import PreparedImage
 
     out: list[PreparedImage] = []
-    pending: list[Any] = []
-
-    def flush() -> None:
-        if pending:
-            out.extend(
-                prepare_many(
-                    list(pending),
-                    rule=opts["tile_rule"],
-                    detail=opts["detail"],
-                    resize=opts["resize"],
-                    fetch_urls=opts["fetch_urls"],
-                )
-            )
-            pending.clear()
-
     for item in images:
         if isinstance(item, PreparedImage):
-            flush()
             out.append(item)
+        elif isinstance(item, Labelled):
+            out += _prepare_one(item.source, item.label, opts)
         else:
-            pending.append(item)
-    flush()
+            out += _prepare_one(item, None, opts)
     return out
 
 
@@ -184,6 +212,10 @@ def plan_call(
     from .request import build_chat_request
 
     opts = resolve_options(**overrides)
+    if overrides.get("tile_rule") is None and opts["tile_rule"] == DEFAULT_RULE:
+        from .calibration import calibrated_rule
+
+        opts["tile_rule"] = calibrated_rule(opts["model"]) or DEFAULT_RULE
     prepared = _prepare_in_order(images, opts)
     body = build_chat_request(
         [*prepared, prompt],
@@ -236,7 +268,8 @@ _caches: dict[str, ResponseCache] = {}
 _clients: dict[tuple[str, float, int], Client] = {}
 
 
-def _cache_for(opts: dict[str, Any]) -> ResponseCache:
+def response_cache(opts: dict[str, Any]) -> ResponseCache:
+    """The cache file in use for these options (one open handle per path)."""
     from .cache import ResponseCache, default_cache_path
 
     path = str(opts["cache_path"] or default_cache_path())
@@ -261,7 +294,7 @@ def _from_cache(call: CallPlan) -> Answer | None:
     if call.cache_key is None or mode in ("off", "refresh"):
         return None
     started = time.perf_counter()
-    entry = _cache_for(call.options).get(call.cache_key)
+    entry = response_cache(call.options).get(call.cache_key)
     if entry is None:
         if mode == "replay":
             raise CacheMiss(
@@ -316,7 +349,7 @@ def _store(answer: Answer, call: CallPlan) -> None:
 
     record = answer.to_dict()
     if cacheable(record):
-        _cache_for(call.options).put(
+        response_cache(call.options).put(
             call.cache_key, record, base_url=call.base_url, model=answer.model or call.model
         )
 

@@ -79,14 +79,14 @@ class GrokVision(SingletonConfigurable):
         value = proposal["value"]
         if value is not None and not 0.0 <= value <= 2.0:
             raise TraitError(f"temperature must be between 0 and 2, not {value}")
-        return value  # type: ignore[no-any-return]
+        return value
 
     @validate("max_tokens", "concurrency")
     def _check_positive_int(self, proposal: Any) -> int | None:
         value = proposal["value"]
         if value is not None and value < 1:
             raise TraitError(f"{proposal['trait'].name} must be at least 1, not {value}")
-        return value  # type: ignore[no-any-return]
+        return value
 
     @validate("max_retries")
     def _check_retries(self, proposal: Any) -> int:
@@ -100,7 +100,7 @@ class GrokVision(SingletonConfigurable):
         value = proposal["value"]
         if value is not None and value <= 0:
             raise TraitError(f"{proposal['trait'].name} must be positive, not {value}")
-        return value  # type: ignore[no-any-return]
+        return value
 
     def options(self) -> dict[str, Any]:
         """The current values as a plain dict (no key: it is not a setting)."""

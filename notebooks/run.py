@@ -44,7 +44,10 @@ def run(path: Path, out_dir: Path, timeout: int = 300) -> Path:
         os.environ.update(env)  # the kernel inherits this process's environment
         try:
             NotebookClient(
-                nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+                nb,
+                timeout=timeout,
+                kernel_name="python3",
+                resources={"metadata": {"path": str(path.parent)}},
             ).execute()
         finally:
             os.environ.clear()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 from PIL import Image
 
 from grok_nb.cli import main
@@ -41,8 +43,13 @@ def test_json_output(photos: list[Path], capsys: pytest.CaptureFixture[str]) -> 
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run(
-        [sys.executable, "-m", "grok_nb.cli", *args], capture_output=True, text=True, cwd=cwd
+        [sys.executable, "-m", "grok_nb.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
     )
 
 
@@ -50,7 +57,7 @@ def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     ("make", "reason"),
     [
         (lambda d: d / "missing.png", "no such file"),
-        (lambda d: (d / "notes.png").write_text("hello") and d / "notes.png", "not an image"),
+        (lambda d: (d / "notes.png").write_text("hello") and d / "notes.png", "not image data"),
         (lambda d: (d / "empty.jpg").write_bytes(b"") or d / "empty.jpg", "empty"),
     ],
 )

@@ -20,3 +20,15 @@ def test_public_names_resolve() -> None:
     assert grok_nb.GrokError is grok_nb.errors.GrokError
     assert callable(grok_nb.tiles)
     assert "tiles" in dir(grok_nb)
+
+
+def test_no_submodule_shadows_a_public_function() -> None:
+    import importlib
+    import pkgutil
+
+    import grok_nb
+
+    for info in pkgutil.iter_modules(grok_nb.__path__):
+        importlib.import_module(f"grok_nb.{info.name}")
+    for name in ("tiles", "ask", "ask_async", "ask_many", "calibrate", "answers_to_frame"):
+        assert callable(getattr(grok_nb, name)), name

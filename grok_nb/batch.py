@@ -1,0 +1,332 @@
+"""``ask_many``: many images through the API at once, within a budget, order kept.
+
+Each item is planned first (images prepared, request built, cost estimated, cache
+checked), so the batch can refuse before sending anything when its estimate is above
+``max_cost_usd``. Requests then run concurrently under one limit. A 429 pauses the
+whole batch, not just the item that met it: the batch, not the client, retries, so
+every request waits at the same gate. Identical requests are sent once. Failures are
+recorded on their item (``answer.error``) and never lose the rest of the batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    APIConnectionError,
+    BudgetExceeded,
+    ConfigError,
+    CreditsExhausted,
+    GrokError,
+    InternalServerError,
+    RateLimitError,
+)
+
+if TYPE_CHECKING:
+    from .answer import Answer
+    from .session import CallPlan
+
+__all__ = ["answers_to_frame", "ask_many", "ask_many_async"]
+
+BACKOFF_START_S = 0.5
+BACKOFF_MAX_S = 16.0
+MAX_RATE_LIMIT_WAITS = 8  # per item: a batch keeps waiting out 429s longer than one call
+
+
+@dataclass
+class _Gate:
+    """Shared pause: while ``until`` is in the future nobody sends."""
+
+    until: float = 0.0
+    streak: int = 0
+
+    def pause(self, seconds: float) -> None:
+        self.until = max(self.until, time.monotonic() + seconds)
+
+    async def wait(self, sleep: Any) -> None:
+        while (delay := self.until - time.monotonic()) > 0:
+            await sleep(delay)
+
+
+def _item(item: Any, prompt: str | None) -> tuple[Any, str]:
+    if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], str):
+        return item[0], item[1]
+    if prompt is None:
+        raise ConfigError("ask_many: give a prompt, or items as (image, prompt) pairs")
+    return item, prompt
+
+
+def _failed(error: GrokError | BaseException, call: CallPlan | None, label: str) -> Answer:
+    from .answer import Answer
+
+    answer = Answer(text="", finish_reason="error", model=call.model if call else "")
+    answer.error = error
+    if call is not None:
+        answer.images = list(call.plans)
+        answer.estimated_image_tokens = call.estimate.image_tokens
+    answer.item = label
+    return answer
+
+
+def _backoff(attempt: int) -> float:
+    return min(BACKOFF_MAX_S, BACKOFF_START_S * 2**attempt) * (0.5 + random.random() / 2)
+
+
+class _Batch:
+    def __init__(self, calls: list[CallPlan | GrokError], options: dict[str, Any], sleep: Any):
+        self.calls = calls
+        self.limit = options.get("max_cost_usd")
+        self.retries = int(options.get("max_retries", 2))
+        self.sleep = sleep
+        self.gate = _Gate()
+        self.spent = 0.0
+        self.reserved = 0.0
+        self.inflight: dict[str, asyncio.Future[Answer]] = {}
+        self.bar: Any = None
+
+    async def run_one(self, call: CallPlan) -> Answer:
+        from dataclasses import replace
+
+        from .cache import request_key
+        from .session import send_async
+
+        key = call.cache_key or request_key(call.body, call.base_url)
+        if key in self.inflight:  # the same request twice in one batch: pay once
+            return replace(await asyncio.shield(self.inflight[key]))
+        future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+        self.inflight[key] = future
+        try:
+            answer = await self._attempts(call, send_async)
+            future.set_result(answer)
+            return answer
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved
+            raise
+
+    async def _attempts(self, call: CallPlan, send_async: Any) -> Answer:
+        worst = call.estimate.worst_usd or 0.0
+        if self.limit is not None and self.spent + self.reserved + worst > self.limit:
+            raise BudgetExceeded(
+                f"not sent: spending so far plus this item's estimate would pass "
+                f"max_cost_usd={self.limit}",
+                estimate_usd=worst,
+                limit_usd=self.limit,
+            )
+        self.reserved += worst
+        failures = waits = 0
+        try:
+            while True:
+                await self.gate.wait(self.sleep)
+                try:
+                    answer = await send_async(call)
+                except CreditsExhausted:
+                    raise
+                except RateLimitError as exc:
+                    waits += 1
+                    if waits > MAX_RATE_LIMIT_WAITS:
+                        raise
+                    self.gate.streak += 1
+                    delay = getattr(exc, "retry_after", None) or _backoff(self.gate.streak)
+                    self.gate.pause(delay)
+                    continue
+                except (InternalServerError, APIConnectionError) as exc:
+                    partial = getattr(exc, "answer", None)
+                    if (partial is not None and partial.text) or failures >= self.retries:
+                        raise  # never resend once tokens were streamed (and billed)
+                    failures += 1
+                    await self.sleep(_backoff(failures))
+                    continue
+                self.gate.streak = 0
+                if not answer.cached:
+                    self.spent += answer.cost_usd or 0.0
+                return answer
+        finally:
+            self.reserved -= worst
+
+
+async def ask_many_async(
+    items: Iterable[Any],
+    prompt: str | None = None,
+    *,
+    concurrency: int | None = None,
+    max_cost_usd: float | None = None,
+    progress: bool = True,
+    sleep: Any = None,
+    **options: Any,
+) -> list[Answer]:
+    """``ask_many`` for ``await``."""
+    from .render import format_usd
+    from .session import plan_call, resolve_options
+
+    opts = resolve_options(concurrency=concurrency, max_cost_usd=max_cost_usd, **options)
+    pairs = [_item(item, prompt) for item in items]
+    # Plan everything first: images are prepared once, bad items fail here, not mid-batch.
+    per_call = {k: v for k, v in options.items() if k not in ("max_retries",)}
+    calls: list[CallPlan | GrokError] = []
+    for image, text in pairs:
+        try:
+            calls.append(plan_call(text, [image], max_retries=0, **per_call))
+        except GrokError as exc:
+            calls.append(exc)
+    limit = opts["max_cost_usd"]
+    estimate = sum(
+        c.estimate.worst_usd or 0.0
+        for c in calls
+        if not isinstance(c, GrokError) and not _is_cached(c)
+    )
+    if limit is not None and estimate > limit:
+        raise BudgetExceeded(
+            f"ask_many: the batch's estimated cost {format_usd(estimate)} is above "
+            f"max_cost_usd={format_usd(limit)} by {format_usd(estimate - limit)}; nothing was sent",
+            estimate_usd=estimate,
+            limit_usd=limit,
+        )
+    batch = _Batch(calls, opts, sleep or asyncio.sleep)
+    semaphore = asyncio.Semaphore(opts["concurrency"])
+    results: list[Answer | None] = [None] * len(calls)
+    bar = _progress(len(calls), estimate) if progress else None
+
+    async def worker(index: int, call: CallPlan | GrokError) -> None:
+        label = _label(pairs[index][0])
+        if isinstance(call, GrokError):
+            results[index] = _failed(call, None, label)
+        else:
+            async with semaphore:
+                try:
+                    answer = await batch.run_one(call)
+                    answer.item = label
+                    results[index] = answer
+                except GrokError as exc:
+                    results[index] = _failed(exc, call, label)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix_str(f"spent {format_usd(batch.spent)}", refresh=False)
+
+    tasks = [asyncio.ensure_future(worker(i, c)) for i, c in enumerate(calls)]
+    try:
+        await asyncio.gather(*tasks)
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        if bar is not None:
+            bar.close()
+    return [
+        r
+        if r is not None
+        else _failed(KeyboardInterrupt("batch interrupted"), None, _label(pairs[i][0]))
+        for i, r in enumerate(results)
+    ]
+
+
+def _is_cached(call: CallPlan) -> bool:
+    if call.cache_key is None or call.options["cache"] not in ("use", "replay"):
+        return False
+    from .session import response_cache
+
+    return call.cache_key in response_cache(call.options)
+
+
+def _label(image: Any) -> str:
+    from .images import describe_source
+
+    try:
+        return describe_source(image)
+    except Exception:  # a label is a courtesy; never fail a batch over it
+        return type(image).__name__
+
+
+def _progress(total: int, estimate: float) -> Any:
+    from tqdm.auto import tqdm
+
+    from .render import format_usd
+
+    return tqdm(total=total, desc=f"ask_many (est. {format_usd(estimate)})", unit="img")
+
+
+def ask_many(
+    items: Iterable[Any],
+    prompt: str | None = None,
+    *,
+    concurrency: int | None = None,
+    max_cost_usd: float | None = None,
+    progress: bool = True,
+    **options: Any,
+) -> list[Answer]:
+    """Ask about many images concurrently; one ``Answer`` per item, in order.
+
+    ``items`` are images, or ``(image, prompt)`` pairs. Items that fail carry the
+    exception in ``answer.error`` (``finish_reason == "error"``). Interrupting keeps
+    what finished. Works inside Jupyter's running event loop (runs on its own thread).
+    """
+    coro_args = dict(
+        concurrency=concurrency, max_cost_usd=max_cost_usd, progress=progress, **options
+    )
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(ask_many_async(items, prompt, **coro_args))
+    return _run_in_thread(list(items), prompt, coro_args)
+
+
+def _run_in_thread(
+    items: Sequence[Any], prompt: str | None, kwargs: dict[str, Any]
+) -> list[Answer]:
+    box: dict[str, Any] = {}
+    loop = asyncio.new_event_loop()
+
+    def target() -> None:
+        try:
+            box["result"] = loop.run_until_complete(ask_many_async(items, prompt, **kwargs))
+        except BaseException as exc:  # handed to the calling thread below
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="grok_nb.ask_many", daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.1)
+    except KeyboardInterrupt:
+        for task in asyncio.all_tasks(loop):
+            loop.call_soon_threadsafe(task.cancel)
+        thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+def answers_to_frame(answers: Sequence[Answer]) -> Any:
+    """A pandas DataFrame, one row per answer (pandas must be installed)."""
+    try:
+        import pandas as pd
+    except ImportError:
+        raise ConfigError("answers_to_frame needs pandas: pip install pandas") from None
+    rows = []
+    for n, a in enumerate(answers):
+        u = a.usage
+        error = getattr(a, "error", None)
+        rows.append(
+            {
+                "item": getattr(a, "item", n),
+                "text": a.text,
+                "model": a.model,
+                "finish_reason": a.finish_reason,
+                "error": None if error is None else str(error),
+                "cached": a.cached,
+                "estimated_image_tokens": a.estimated_image_tokens,
+                "image_tokens": None if u is None else u.image_tokens,
+                "prompt_tokens": None if u is None else u.prompt_tokens,
+                "completion_tokens": None if u is None else u.completion_tokens,
+                "cost_usd": a.cost_usd,
+                "latency_s": a.latency_s,
+            }
+        )
+    return pd.DataFrame(rows)

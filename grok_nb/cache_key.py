@@ -1,0 +1,125 @@
+"""The cache key: a hash of the canonical form of a chat-completions request.
+
+Two requests get the same key exactly when they ask the same question of the same
+endpoint: the same model, messages and answer-changing options, and the same image
+bytes however they were base64-encoded. Delivery fields (streaming, ``user``) are left
+out, and no API key or Authorization header can ever reach the canonical text.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import unquote_to_bytes, urlsplit, urlunsplit
+
+from .errors import ConfigError
+
+__all__ = ["KEY_VERSION", "canonical_request", "normalise_base_url", "request_key"]
+
+# Bumped whenever canonical_request changes shape, so old keys can never collide.
+KEY_VERSION = 1
+# Request fields that change how the answer is delivered, not what it says.
+VOLATILE_FIELDS = frozenset({"stream", "stream_options", "user"})
+# Fields that must never reach the canonical text, whatever a caller puts in a body.
+SECRET_FIELDS = frozenset({"api_key", "authorization", "headers", "extra_headers"})
+
+_URLSAFE = str.maketrans("-_", "+/")
+_DATA_URL = re.compile(r"data:([^,;]*)((?:;[^,;]*)*),(.*)", re.IGNORECASE | re.DOTALL)
+
+
+def normalise_base_url(base_url: str) -> str:
+    # Scheme and host are case-insensitive; credentials in the URL are never kept.
+    parts = urlsplit(str(base_url).strip())
+    host = (parts.hostname or "").lower()
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    port: int | str | None
+    try:
+        port = parts.port
+    except ValueError:  # not a port number: keep it as written, still a stable key
+        port = parts.netloc.rpartition(":")[2]
+    if port is not None:
+        host = f"{host}:{port}"
+    path = parts.path.rstrip("/")
+    return urlunsplit((parts.scheme.lower(), host, path, parts.query, "")).rstrip("/")
+
+
+def _decode_base64(payload: str) -> bytes | None:
+    # Fast path: the usual unwrapped standard base64 (images are megabytes; stay in C).
+    with contextlib.suppress(binascii.Error, ValueError):
+        return base64.b64decode(payload, validate=True)
+    # Line wrapping, percent-escapes and the URL-safe alphabet must not change the key.
+    text = "".join(payload.split())
+    if "%" in text:
+        text = unquote_to_bytes(text).decode("ascii", "replace")
+    text = text.translate(_URLSAFE) + "=" * (-len(text) % 4)
+    try:
+        return base64.b64decode(text.encode("ascii", "replace"), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _hash_data_url(url: str) -> str:
+    match = _DATA_URL.fullmatch(url)
+    if match is None:
+        return url
+    mime = match.group(1).strip().lower() or "text/plain"
+    params = [p.strip().lower() for p in match.group(2).split(";") if p.strip()]
+    payload = match.group(3)
+    if "base64" in params:
+        data = _decode_base64(payload)
+        if data is None:  # undecodable: still a stable, distinct key
+            digest = hashlib.sha256(payload.encode("utf-8", "replace")).hexdigest()
+            return f"sha256:{digest}:{mime};undecodable"
+    else:
+        data = unquote_to_bytes(payload)
+    return f"sha256:{hashlib.sha256(data).hexdigest()}:{mime}"
+
+
+def _canonical_value(value: Any, where: str) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _canonical_value(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canonical_value(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, str):
+        return _hash_data_url(value) if value[:5].lower() == "data:" else value
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, float):
+        # temperature=1 and temperature=1.0 are the same request
+        return int(value) if value.is_integer() else value
+    raise ConfigError(f"request body {where}: {type(value).__name__} is not a JSON value")
+
+
+def canonical_request(body: Mapping[str, Any], base_url: str) -> str:
+    """The canonical JSON text of a request: what the cache key is the hash of.
+
+    Sorted keys, compact separators; every data URL replaced by
+    ``sha256:<hex of the decoded bytes>:<mime>``; ``stream``, ``stream_options`` and
+    ``user`` dropped; the base URL normalised (lower-case host, no trailing slash, no
+    credentials). Never contains an API key or an Authorization header.
+    """
+    if not isinstance(body, Mapping):
+        raise ConfigError(f"request body: expected a dict, got {type(body).__name__}")
+    kept = {
+        str(k): v
+        for k, v in body.items()
+        if str(k) not in VOLATILE_FIELDS and str(k).lower() not in SECRET_FIELDS
+    }
+    doc = {
+        "base_url": normalise_base_url(base_url),
+        "key_version": KEY_VERSION,
+        "request": _canonical_value(kept, "body"),
+    }
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def request_key(body: Mapping[str, Any], base_url: str) -> str:
+    """SHA-256 hex digest of ``canonical_request(body, base_url)``."""
+    return hashlib.sha256(canonical_request(body, base_url).encode("utf-8")).hexdigest()

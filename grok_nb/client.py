@@ -1,0 +1,533 @@
+"""``Client``: the xAI Chat Completions API over httpx, sync and async.
+
+One ``httpx.Client`` and one ``httpx.AsyncClient`` (per event loop) own the
+connection pools. The key and base URL are resolved at every call unless given,
+so changing ``XAI_API_KEY`` / ``XAI_BASE_URL`` in a running kernel takes effect
+at once (see ``keys.py``).
+
+Retries (``http_errors.retry_delay``): connection errors, timeouts, 408, 409,
+429 and 5xx, with exponential backoff and jitter, honouring ``Retry-After``;
+never once answer text has been streamed to the caller; never for spent credits.
+
+Streams that break keep what arrived: ``APIConnectionError.answer`` is the
+partial ``Answer`` with ``finish_reason == "incomplete"``. A ``KeyboardInterrupt``
+(kernel interrupt) or task cancellation while streaming closes the response and
+is re-raised with the partial answer (``finish_reason == "interrupted"``) on its
+``partial_answer`` attribute; the client stays usable. Interrupts are not turned
+into grok_nb errors on purpose: a loop of calls must stop when the user says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from . import __version__
+from .answer import Answer, cost_from_usage
+from .errors import APIConnectionError, APITimeoutError, GrokError, StructuredOutputError
+from .http_errors import error_for_status, retry_delay
+from .keys import Secret, find_api_key, redact, require_api_key, resolve_base_url
+from .request import parse_structured, redact_request
+from .sse import SSEDecoder, SSEEvent
+from .stream import StreamBroken, StreamState
+
+if TYPE_CHECKING:
+    import asyncio
+
+    import httpx
+
+    from .pricing import ModelPrice
+
+__all__ = [
+    "DEFAULT_CONNECT_TIMEOUT_S",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT_S",
+    "Client",
+]
+
+# Read timeout between two pieces of a response. Reasoning models can think for a
+# few minutes before the first visible token, so this is generous.
+DEFAULT_TIMEOUT_S = 180.0
+DEFAULT_CONNECT_TIMEOUT_S = 10.0
+DEFAULT_MAX_RETRIES = 2
+CHAT_PATH = "/chat/completions"
+
+logger = logging.getLogger("grok_nb.client")
+
+OnDelta = Callable[[str], None]
+
+
+class _Headers(dict[str, str]):
+    """Request headers whose repr hides the Authorization value (verbose tracebacks)."""
+
+    def __repr__(self) -> str:
+        return repr({k: ("Bearer ***" if k == "Authorization" else v) for k, v in self.items()})
+
+
+def _headers(key: str) -> _Headers:
+    return _Headers(
+        {
+            "Authorization": f"Bearer {key}",
+            "Accept": "application/json, text/event-stream",
+            "User-Agent": f"grok-nb/{__version__}",
+        }
+    )
+
+
+class _Call:
+    """One logical call, across its attempts."""
+
+    __slots__ = (
+        "body", "first_token", "headers", "redacted", "request_id", "schema", "secret", "started",
+        "url",
+    )  # fmt: skip
+
+    def __init__(self, url: str, secret: Secret, body: dict[str, Any], schema: Any) -> None:
+        self.url = url
+        self.secret = secret
+        self.headers = _headers(secret.get())
+        self.body = body
+        self.schema = schema
+        self.redacted = redact_request(body) if "messages" in body else None
+        self.started = time.perf_counter()
+        self.first_token: float | None = None
+        self.request_id: str | None = None
+
+    @property
+    def host(self) -> str:
+        return self.url.split("/")[2]
+
+    def __repr__(self) -> str:
+        return f"<grok_nb call {self.url}>"
+
+
+class Client:
+    """Low-level xAI client: ``chat``/``achat``, ``models``, ``language_models``."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        sleep: Callable[[float], None] | None = None,
+        async_sleep: Callable[[float], Awaitable[Any]] | None = None,
+        transport: Any = None,
+        async_transport: Any = None,
+        rng: Callable[[], float] | None = None,
+    ) -> None:
+        self._api_key = Secret(api_key) if api_key else None
+        self._base_url = base_url
+        self.timeout_s = float(timeout_s)
+        self.max_retries = int(max_retries)
+        self._sleep = sleep or time.sleep
+        self._async_sleep = async_sleep
+        self._transport = transport
+        self._async_transport = async_transport
+        self._rng = rng or random.random
+        self._http: httpx.Client | None = None
+        self._ahttp: httpx.AsyncClient | None = None
+        self._ahttp_loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
+
+    # -- configuration ---------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return resolve_base_url(self._base_url)
+
+    def _secret(self) -> Secret:
+        return Secret(require_api_key(self._api_key))
+
+    def _timeout(self) -> httpx.Timeout:
+        import httpx
+
+        return httpx.Timeout(self.timeout_s, connect=min(DEFAULT_CONNECT_TIMEOUT_S, self.timeout_s))
+
+    def _sync_http(self) -> httpx.Client:
+        if self._http is None or self._http.is_closed:
+            import httpx
+
+            self._http = httpx.Client(timeout=self._timeout(), transport=self._transport)
+        return self._http
+
+    def _async_http(self) -> httpx.AsyncClient:
+        import asyncio
+
+        import httpx
+
+        loop = asyncio.get_running_loop()
+        # An AsyncClient's connections belong to the loop that opened them; a
+        # notebook may run several loops over time (asyncio.run in a cell).
+        same_loop = self._ahttp_loop is not None and self._ahttp_loop() is loop
+        if self._ahttp is None or self._ahttp.is_closed or not same_loop:
+            self._ahttp = httpx.AsyncClient(
+                timeout=self._timeout(), transport=self._async_transport
+            )
+            self._ahttp_loop = weakref.ref(loop)
+        return self._ahttp
+
+    def __repr__(self) -> str:
+        try:
+            base = repr(self.base_url)
+        except GrokError:
+            base = "<invalid>"
+        if self._api_key is not None:
+            key = "given"
+        else:
+            key = "from environment" if find_api_key() else "missing"
+        return (
+            f"Client(base_url={base}, api_key={key}, timeout_s={self.timeout_s}, "
+            f"max_retries={self.max_retries})"
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+    async def aclose(self) -> None:
+        import asyncio
+
+        self.close()
+        if self._ahttp is not None:
+            owner = self._ahttp_loop() if self._ahttp_loop is not None else None
+            if owner is asyncio.get_running_loop():  # another loop's sockets died with it
+                await self._ahttp.aclose()
+            self._ahttp = None
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- shared pieces -------------------------------------------------------------------
+
+    def _start(self, path: str, body: dict[str, Any] | None = None, schema: Any = None) -> _Call:
+        call = _Call(self.base_url + path, self._secret(), body or {}, schema)
+        if body is not None:
+            logger.debug(
+                "POST %s model=%s stream=%s", call.url, body.get("model"), bool(body.get("stream"))
+            )
+        return call
+
+    def _retry_or_raise(self, call: _Call, error: GrokError, retries: int) -> float:
+        delay = retry_delay(error, retries, self.max_retries, self._rng)
+        if delay is None:
+            if retries and hasattr(error, "add_note"):
+                error.add_note(
+                    f"grok_nb gave up after {retries} retr{'y' if retries == 1 else 'ies'}"
+                )
+            error.retries = retries  # type: ignore[attr-defined]
+            raise error
+        what = f"HTTP {error.status_code}" if hasattr(error, "status_code") else str(error)
+        logger.info(
+            "%s from %s; retry %d of %d in %.2f s", what, call.host, retries + 1,
+            self.max_retries, delay,
+        )  # fmt: skip
+        return delay
+
+    def _status_error(self, call: _Call, response: httpx.Response) -> GrokError:
+        return error_for_status(
+            response.status_code, response.text, response.headers, url=call.url,
+            secrets=(call.secret,),
+        )  # fmt: skip
+
+    def _transport_error(self, call: _Call, exc: Exception, state: StreamState) -> GrokError:
+        import httpx
+
+        timeout = isinstance(exc, httpx.TimeoutException)
+        if timeout:
+            reason = f"no data for {self.timeout_s:g} s ({type(exc).__name__})"
+        else:
+            reason = str(exc) or type(exc).__name__
+        reason = redact(reason, (call.secret,))
+        cls = APITimeoutError if timeout else APIConnectionError
+        answer = self._finish(call, state, "incomplete")
+        if state.delivered:
+            error = cls(
+                f"the connection to {call.host} broke after {len(answer.text)} characters of "
+                f"the answer: {reason}. The partial answer is on this error's .answer",
+                answer=answer,
+            )
+        elif isinstance(exc, StreamBroken):
+            error = cls(f"{call.host}: {reason}", answer=answer)
+        else:
+            hint = "" if timeout else " (check the network and XAI_BASE_URL)"
+            error = cls(f"could not get an answer from {call.host}: {reason}{hint}", answer=answer)
+        error.after_first_token = state.delivered  # type: ignore[attr-defined]
+        return error
+
+    def _event(
+        self, call: _Call, state: StreamState, event: SSEEvent, on_delta: OnDelta | None
+    ) -> None:
+        if state.done:
+            return  # anything after [DONE] is ignored; the body is drained to reuse the socket
+        if event.event == "error":
+            raise StreamBroken(f"the server reported an error mid-answer: {event.data[:200]}")
+        new = state.add_data(event.data)
+        if new:
+            if call.first_token is None:
+                call.first_token = time.perf_counter()
+            state.delivered = True
+            if on_delta is not None:
+                on_delta(new)
+
+    def _end_of_stream(self, call: _Call, state: StreamState) -> Answer:
+        if not state.finished:
+            raise StreamBroken("the stream ended without [DONE] or a finish reason")
+        return self._finish(call, state, None)
+
+    def _finish(self, call: _Call, state: StreamState, override: str | None) -> Answer:
+        usage = state.usage
+        model = state.model or str(call.body.get("model", ""))
+        finish = override or state.finish_reason or ("stop" if state.done else None)
+        answer = Answer(
+            text=state.text,
+            usage=usage,
+            cost_usd=cost_from_usage(usage, model),
+            model=model,
+            latency_s=time.perf_counter() - call.started,
+            first_token_s=None if call.first_token is None else call.first_token - call.started,
+            finish_reason=finish,
+            request=call.redacted,
+            request_id=call.request_id,
+            id=state.id,
+            reasoning=state.reasoning,
+        )
+        if override is None:
+            logger.debug(
+                "answer from %s: %d chars, finish=%s, %.3f s",
+                answer.model, len(answer.text), finish, answer.latency_s,
+            )  # fmt: skip
+            if call.schema is not None:
+                try:
+                    answer.parsed = parse_structured(answer.text, call.schema)
+                except StructuredOutputError as exc:
+                    exc.answer = answer
+                    raise
+        return answer
+
+    def _json(self, call: _Call, response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise StreamBroken(
+                f"the server answered HTTP {response.status_code} with something that is not "
+                f"JSON: {response.text[:80]!r}"
+            ) from None
+
+    # -- sync --------------------------------------------------------------------------
+
+    def chat(
+        self, body: dict[str, Any], *, on_delta: OnDelta | None = None, schema: Any = None
+    ) -> Answer:
+        """Send a chat request (streams when ``body["stream"]``); ``on_delta`` gets each
+        piece of answer text as it arrives."""
+        call = self._start(CHAT_PATH, body, schema)
+        retries = 0
+        while True:
+            try:
+                if body.get("stream"):
+                    return self._stream_once(call, on_delta)
+                return self._post_once(call)
+            except GrokError as error:
+                if isinstance(error, StructuredOutputError):
+                    raise
+                delay = self._retry_or_raise(call, error, retries)
+            retries += 1
+            self._sleep(delay)
+
+    def _post_once(self, call: _Call) -> Answer:
+        import httpx
+
+        state = StreamState()
+        try:
+            response = self._sync_http().post(call.url, json=call.body, headers=call.headers)
+            call.request_id = response.headers.get("x-request-id")
+            if response.status_code >= 400:
+                raise self._status_error(call, response)
+            state.add_completion(self._json(call, response))
+        except (httpx.TransportError, StreamBroken) as exc:
+            raise self._transport_error(call, exc, state) from None
+        return self._finish(call, state, None)
+
+    def _stream_once(self, call: _Call, on_delta: OnDelta | None) -> Answer:
+        import httpx
+
+        state = StreamState()
+        decoder = SSEDecoder()
+        http = self._sync_http()
+        try:
+            with http.stream("POST", call.url, json=call.body, headers=call.headers) as response:
+                call.request_id = response.headers.get("x-request-id")
+                if response.status_code >= 400:
+                    response.read()
+                    raise self._status_error(call, response)
+                for chunk in response.iter_bytes():
+                    for event in decoder.feed(chunk):
+                        self._event(call, state, event, on_delta)
+                for event in decoder.flush():
+                    self._event(call, state, event, on_delta)
+            return self._end_of_stream(call, state)
+        except (httpx.TransportError, StreamBroken) as exc:
+            raise self._transport_error(call, exc, state) from None
+        except KeyboardInterrupt as exc:
+            exc.partial_answer = self._finish(call, state, "interrupted")  # type: ignore[attr-defined]
+            raise
+
+    def _get_json(self, path: str) -> Any:
+        import httpx
+
+        call = self._start(path)
+        retries = 0
+        while True:
+            try:
+                try:
+                    response = self._sync_http().get(call.url, headers=call.headers)
+                    if response.status_code >= 400:
+                        raise self._status_error(call, response)
+                    return self._json(call, response)
+                except (httpx.TransportError, StreamBroken) as exc:
+                    raise self._transport_error(call, exc, StreamState()) from None
+            except GrokError as error:
+                delay = self._retry_or_raise(call, error, retries)
+            retries += 1
+            self._sleep(delay)
+
+    def models(self) -> list[str]:
+        """Model ids from ``GET /models``."""
+        data = self._get_json("/models")
+        return sorted(m["id"] for m in data.get("data", []) if isinstance(m, dict) and "id" in m)
+
+    def language_models(self, *, refresh: bool = False) -> list[ModelPrice]:
+        """Models with prices and a ``vision`` flag from ``GET /language-models``.
+
+        Cached on disk for a day per base URL (``grok_nb.models``); ``refresh=True``
+        asks the server again. The prices are remembered for later estimates.
+        """
+        from . import models
+
+        base = self.base_url
+        payload = None if refresh else models.read_cache(base)
+        if payload is None:
+            payload = self._get_json("/language-models")
+            models.write_cache(base, payload)
+        return models.use_language_models(payload, base)
+
+    # -- async -------------------------------------------------------------------------
+
+    async def _asleep(self, delay: float) -> None:
+        if self._async_sleep is not None:
+            await self._async_sleep(delay)
+        else:
+            import asyncio
+
+            await asyncio.sleep(delay)
+
+    async def achat(
+        self, body: dict[str, Any], *, on_delta: OnDelta | None = None, schema: Any = None
+    ) -> Answer:
+        """``chat`` for ``await``; cancellation behaves like a kernel interrupt."""
+        call = self._start(CHAT_PATH, body, schema)
+        retries = 0
+        while True:
+            try:
+                if body.get("stream"):
+                    return await self._astream_once(call, on_delta)
+                return await self._apost_once(call)
+            except GrokError as error:
+                if isinstance(error, StructuredOutputError):
+                    raise
+                delay = self._retry_or_raise(call, error, retries)
+            retries += 1
+            await self._asleep(delay)
+
+    async def _apost_once(self, call: _Call) -> Answer:
+        import httpx
+
+        state = StreamState()
+        try:
+            http = self._async_http()
+            response = await http.post(call.url, json=call.body, headers=call.headers)
+            call.request_id = response.headers.get("x-request-id")
+            if response.status_code >= 400:
+                raise self._status_error(call, response)
+            state.add_completion(self._json(call, response))
+        except (httpx.TransportError, StreamBroken) as exc:
+            raise self._transport_error(call, exc, state) from None
+        return self._finish(call, state, None)
+
+    async def _astream_once(self, call: _Call, on_delta: OnDelta | None) -> Answer:
+        import asyncio
+
+        import httpx
+
+        state = StreamState()
+        decoder = SSEDecoder()
+        http = self._async_http()
+        try:
+            async with http.stream(
+                "POST", call.url, json=call.body, headers=call.headers
+            ) as response:
+                call.request_id = response.headers.get("x-request-id")
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise self._status_error(call, response)
+                async for chunk in response.aiter_bytes():
+                    for event in decoder.feed(chunk):
+                        self._event(call, state, event, on_delta)
+                for event in decoder.flush():
+                    self._event(call, state, event, on_delta)
+            return self._end_of_stream(call, state)
+        except (httpx.TransportError, StreamBroken) as exc:
+            raise self._transport_error(call, exc, state) from None
+        except (KeyboardInterrupt, asyncio.CancelledError) as exc:
+            exc.partial_answer = self._finish(call, state, "interrupted")  # type: ignore[union-attr]
+            raise
+
+    async def _aget_json(self, path: str) -> Any:
+        import httpx
+
+        call = self._start(path)
+        retries = 0
+        while True:
+            try:
+                try:
+                    response = await self._async_http().get(call.url, headers=call.headers)
+                    if response.status_code >= 400:
+                        raise self._status_error(call, response)
+                    return self._json(call, response)
+                except (httpx.TransportError, StreamBroken) as exc:
+                    raise self._transport_error(call, exc, StreamState()) from None
+            except GrokError as error:
+                delay = self._retry_or_raise(call, error, retries)
+            retries += 1
+            await self._asleep(delay)
+
+    async def amodels(self) -> list[str]:
+        data = await self._aget_json("/models")
+        return sorted(m["id"] for m in data.get("data", []) if isinstance(m, dict) and "id" in m)
+
+    async def alanguage_models(self, *, refresh: bool = False) -> list[ModelPrice]:
+        from . import models
+
+        base = self.base_url
+        payload = None if refresh else models.read_cache(base)
+        if payload is None:
+            payload = await self._aget_json("/language-models")
+            models.write_cache(base, payload)
+        return models.use_language_models(payload, base)

@@ -1,0 +1,31 @@
+"""Images in: every source a notebook user has, normalised, sent at the model's resolution.
+
+- ``prepare(source)`` -> ``PreparedImage`` (encoded bytes, MIME type, tile plan, notes)
+- ``prepare_many(sources)`` for several (globs expand, order kept)
+- ``load_image(source)`` -> (upright RGB/RGBA PIL image, label, notes)
+- ``describe_source`` / ``expand_sources`` for messages and argument handling
+
+Modules, in the order data flows: ``sources`` (what was passed -> PIL image or
+URL; with ``arrays``, ``figures``, ``fetch``, ``decode``), ``normalise``,
+``resize``, ``encode``, ``prepared``.
+"""
+
+from __future__ import annotations
+
+from .encode import MAX_BYTES, mime_of
+from .prepared import PreparedImage, load_image, prepare, prepare_many
+from .resize import model_size
+from .sources import ACCEPTED, describe_source, expand_sources
+
+__all__ = [
+    "ACCEPTED",
+    "MAX_BYTES",
+    "PreparedImage",
+    "describe_source",
+    "expand_sources",
+    "load_image",
+    "mime_of",
+    "model_size",
+    "prepare",
+    "prepare_many",
+]

@@ -1,0 +1,337 @@
+"""Source detection: what the user handed us -> a PIL image (or a URL to pass through).
+
+Detection is by duck typing. numpy, matplotlib, torch, IPython are never imported
+to find out whether an object is one of theirs: the object's own type module says
+so, and only then is the library (already loaded, since the object exists) used.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+import types
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ImageError
+from ..tiling import TileRule
+from .decode import open_bytes, sniff_format
+from .fetch import decode_data_url, fetch_url, is_data_url, is_http_url
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+__all__ = ["ACCEPTED", "Opened", "describe_source", "expand_sources", "open_source"]
+
+ACCEPTED = (
+    "a PIL image, a numpy array (H×W, H×W×3, H×W×4 or C×H×W), a tensor, a matplotlib "
+    "Figure/Axes (or a seaborn/pandas plot object), IPython.display.Image, bytes or a "
+    "binary file object, a file path or glob, or an http(s)/data: URL"
+)
+_MAGIC = (
+    (b"\x89PNG", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"GIF8", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+)
+
+
+@dataclass
+class Opened:
+    """A source resolved to pixels (``image``) or to a URL passed through (``url``)."""
+
+    label: str
+    image: Image.Image | None = None
+    owned: bool = True  # the PIL object was created here: it may be seeked and drafted
+    url: str | None = None
+    notes: list[str] = field(default_factory=list)
+    prefer: str | None = None  # "PNG" for rendered graphics
+    source_format: str | None = None  # the file format the pixels came from
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 21]}…{text[-20:]}"
+
+
+def _bytes_kind(head: bytes) -> str:
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    for magic, name in _MAGIC:
+        if head.startswith(magic):
+            return name
+    special = sniff_format(head)
+    return special.upper() if special else "unknown format"
+
+
+def _module(obj: object) -> str:
+    return type(obj).__module__.split(".")[0]
+
+
+def _is_pil(obj: object) -> bool:
+    mod = sys.modules.get("PIL.Image")
+    return mod is not None and isinstance(obj, mod.Image)
+
+
+def _is_ipython_image(obj: object) -> bool:
+    return _module(obj) == "IPython" and type(obj).__name__ == "Image"
+
+
+def _is_tensor(obj: object) -> bool:
+    return all(callable(getattr(obj, name, None)) for name in ("detach", "cpu", "numpy"))
+
+
+def _is_prepared(obj: object) -> bool:
+    from .prepared import PreparedImage
+
+    return isinstance(obj, PreparedImage)
+
+
+def _held_figure(obj: object) -> Any | None:
+    """A matplotlib figure held as ``.figure``/``.fig`` (seaborn grids and the like)."""
+    if "matplotlib" not in sys.modules:
+        return None
+    for attr in ("figure", "fig"):
+        try:
+            held = getattr(obj, attr, None)
+        except Exception:  # properties of foreign objects may raise anything
+            continue
+        if held is not None and _module(held) == "matplotlib":
+            return held
+    return None
+
+
+def describe_source(source: Any) -> str:
+    """A short printable name for ``source``, without decoding it (for messages)."""
+    if _is_prepared(source):
+        return str(source.label)
+    if isinstance(source, (str, os.PathLike)):
+        text = os.fsdecode(source)
+        if is_data_url(text):
+            head = text.partition(",")[0]
+            kind = head[5:].split(";")[0] or "data"
+            return f"data: URL ({kind}, {len(text):,} characters)"
+        return _short(text)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source[:16])
+        return f"bytes ({len(source):,}, {_bytes_kind(data)})"
+    if _is_pil(source):
+        name = getattr(source, "filename", "") or ""
+        if name:
+            return _short(os.path.basename(name))
+        return f"PIL {source.mode} image {source.width}x{source.height}"
+    module = _module(source)
+    if module == "matplotlib":
+        from .figures import figure_label
+
+        return figure_label(source)
+    if _is_ipython_image(source):
+        if getattr(source, "filename", None):
+            return _short(os.path.basename(source.filename))
+        if getattr(source, "url", None):
+            return _short(str(source.url))
+        data = getattr(source, "data", None) or b""
+        return f"IPython Image ({len(data):,} bytes)"
+    if module == "numpy" and hasattr(source, "shape"):
+        from .arrays import array_label
+
+        if source.dtype.kind == "O" and source.size and _module(source.flat[0]) == "matplotlib":
+            from .figures import figure_label, root_figure
+
+            fig = root_figure(source.flat[0])
+            return f"array of {source.size} Axes of {figure_label(fig) if fig else 'no figure'}"
+        return array_label(source)
+    if _is_tensor(source) and hasattr(source, "shape"):
+        from .arrays import array_label
+
+        return array_label(source, type(source).__name__)
+    if _held_figure(source) is not None:
+        from .figures import figure_label
+
+        return figure_label(source)
+    if hasattr(source, "read"):
+        name = getattr(source, "name", None)
+        return _short(os.path.basename(name)) if isinstance(name, str) else "file object"
+    if hasattr(source, "__array__") and hasattr(source, "shape"):
+        from .arrays import array_label
+
+        return array_label(source, type(source).__name__)
+    return f"{type(source).__name__} object"
+
+
+def _expand_path(item: str | os.PathLike[str]) -> list[Any]:
+    text = os.fsdecode(item)
+    path = os.path.expanduser(text)
+    label = _short(text)
+    if os.path.isfile(path):
+        return [item]
+    if os.path.isdir(path):
+        raise ImageError(label, "is a folder; use a glob such as 'folder/*.png'")
+    if any(c in path for c in "*?["):
+        matches = sorted(m for m in glob.glob(path, recursive=True) if os.path.isfile(m))
+        if not matches:
+            raise ImageError(label, "no files match this pattern")
+        return matches
+    raise ImageError(label, "no such file")
+
+
+def expand_sources(sources: Any) -> list[Any]:
+    """One source or a list/tuple of them -> individual sources; paths checked, globs
+    expanded (sorted). URLs stay as they are. Missing paths raise ``ImageError``."""
+    items = list(sources) if isinstance(sources, (list, tuple, types.GeneratorType)) else [sources]
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, (list, tuple, types.GeneratorType)):
+            out.extend(expand_sources(item))
+        elif isinstance(item, (str, os.PathLike)):
+            text = os.fsdecode(item)
+            out.extend([item] if is_http_url(text) or is_data_url(text) else _expand_path(item))
+        else:
+            out.append(item)
+    return out
+
+
+def _read_path(text: str, label: str) -> bytes:
+    path = os.path.expanduser(text)
+    if not os.path.isfile(path) and any(c in path for c in "*?["):
+        matches = _expand_path(text)
+        if len(matches) != 1:
+            raise ImageError(label, f"matches {len(matches)} files; use prepare_many")
+        path = os.fsdecode(matches[0])
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        raise ImageError(label, "no such file") from None
+    except IsADirectoryError:
+        raise ImageError(label, "is a folder; use a glob such as 'folder/*.png'") from None
+    except PermissionError:
+        raise ImageError(label, "permission denied") from None
+    except OSError as exc:
+        raise ImageError(label, f"could not read the file ({exc.strerror or exc})") from None
+    if not data:
+        raise ImageError(label, "empty file (0 bytes)")
+    return data
+
+
+def _read_fileobj(fh: Any, label: str) -> bytes:
+    try:
+        start = fh.tell() if getattr(fh, "seekable", lambda: False)() else None
+        data = fh.read()
+        if start is not None:
+            fh.seek(start)  # leave the user's file where it was
+    except (OSError, ValueError) as exc:
+        raise ImageError(label, f"could not read the file object ({exc})") from None
+    if isinstance(data, str):
+        raise ImageError(label, "the file is open in text mode; open it with 'rb'")
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ImageError(label, f"read() returned {type(data).__name__}, not bytes")
+    return bytes(data)
+
+
+def _from_bytes(data: bytes, label: str, notes: list[str] | None = None) -> Opened:
+    image = open_bytes(data, label)
+    return Opened(label, image, notes=notes or [], source_format=image.format)
+
+
+def _from_url(text: str, label: str, fetch_urls: bool) -> Opened:
+    if is_data_url(text):
+        return _from_bytes(decode_data_url(text, label), label)
+    if not fetch_urls:
+        return Opened(label, url=text, notes=["URL passed through for the API to fetch"])
+    data = fetch_url(text, label)
+    return _from_bytes(data, label, [f"downloaded {len(data):,} bytes"])
+
+
+def _from_figure(obj: Any, label: str, rule: str | TileRule | None, detail: str) -> Opened:
+    from .figures import render_figure
+
+    png, notes = render_figure(obj, label, rule=rule, detail=detail)
+    opened = _from_bytes(png, label, notes)
+    opened.prefer = "PNG"
+    return opened
+
+
+def _from_array(obj: Any, label: str) -> Opened:
+    from .arrays import array_to_pil
+
+    image, notes = array_to_pil(obj, label)
+    return Opened(label, image, notes=notes)
+
+
+def _from_ipython(obj: Any, label: str, fetch_urls: bool) -> Opened:
+    data = getattr(obj, "data", None)
+    if isinstance(data, (bytes, bytearray)) and data:
+        return _from_bytes(bytes(data), label)
+    if getattr(obj, "url", None):
+        return _from_url(str(obj.url), label, fetch_urls)
+    if getattr(obj, "filename", None):
+        return _from_bytes(_read_path(str(obj.filename), label), label)
+    raise ImageError(label, "the IPython Image holds no data, file name or URL")
+
+
+def _object_array_figure(obj: Any, label: str) -> Any:
+    """A numpy array of Axes (plt.subplots, pandas subplots=True) -> their one figure."""
+    from .figures import root_figure
+
+    figs = {id(f): f for a in obj.ravel() if (f := root_figure(a)) is not None}
+    if len(figs) != 1 or not all(_module(a) == "matplotlib" for a in obj.ravel()):
+        raise ImageError(label, "an array of Python objects is not an image")
+    return next(iter(figs.values()))
+
+
+def open_source(
+    source: Any,
+    *,
+    label: str | None = None,
+    rule: str | TileRule | None = None,
+    detail: str = "high",
+    fetch_urls: bool = False,
+) -> Opened:
+    """Resolve one source (see ``ACCEPTED``) to an ``Opened`` image or URL."""
+    name = label or describe_source(source)
+    if _is_prepared(source):
+        if source.data is None:
+            return _from_url(source.url, name, fetch_urls)
+        return _from_bytes(source.data, name)
+    if isinstance(source, (str, os.PathLike)):
+        text = os.fsdecode(source)
+        if is_http_url(text) or is_data_url(text):
+            return _from_url(text, name, fetch_urls)
+        return _from_bytes(_read_path(text, name), name)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return _from_bytes(bytes(source), name)
+    if _is_pil(source):
+        return Opened(name, source, owned=False, source_format=source.format)
+    module = _module(source)
+    if module == "matplotlib":
+        return _from_figure(source, name, rule, detail)
+    if _is_ipython_image(source):
+        return _from_ipython(source, name, fetch_urls)
+    if module == "numpy" and getattr(getattr(source, "dtype", None), "kind", "") == "O":
+        return _from_figure(_object_array_figure(source, name), name, rule, detail)
+    if module == "numpy":
+        return _from_array(source, name)
+    if _is_tensor(source):
+        try:
+            array = source.detach().cpu().numpy()
+        except Exception as exc:  # the tensor library's own failure, stated plainly
+            raise ImageError(name, f"could not copy the tensor to numpy ({exc})") from None
+        return _from_array(array, name)
+    held = _held_figure(source)
+    if held is not None:
+        return _from_figure(held, name, rule, detail)
+    if hasattr(source, "__array__"):
+        return _from_array(source, name)
+    for method, fmt in (("_repr_png_", "PNG"), ("_repr_jpeg_", "JPEG")):
+        if callable(getattr(source, method, None)):
+            data = getattr(source, method)()
+            if isinstance(data, str):
+                data = decode_data_url(f"data:;base64,{data}", name)
+            if isinstance(data, (bytes, bytearray)) and data:
+                return _from_bytes(bytes(data), name, [f"used its {fmt} display ({method})"])
+    if hasattr(source, "read"):
+        return _from_bytes(_read_fileobj(source, name), name)
+    raise ImageError(name, f"unsupported type {type(source).__qualname__}; accepted: {ACCEPTED}")

@@ -1,0 +1,28 @@
+"""An offline, xAI-compatible server for demos, tests and your own CI.
+
+``serve()`` runs a real HTTP server on 127.0.0.1 that speaks the Chat Completions,
+``/models`` and ``/language-models`` wire format. It validates requests the way
+the service does, decodes every image, and answers with a deterministic,
+clearly-labelled description (size, tile plan, colours) — it never pretends to
+be a model. Usage and ``cost_in_usd_ticks`` are computed with a chosen tile rule.
+Faults (429, 5xx, spent credits, wrong key, stalls, resets, malformed events)
+can be scripted per request::
+
+    from grok_nb import simulator, Client
+
+    with simulator.serve(rule="xai-guide") as sim:
+        sim.inject("429", retry_after=1)
+        client = Client(api_key="sim", base_url=sim.base_url)
+        ...
+
+From the shell: ``grok-nb simulate --port 8000`` (or ``python -m grok_nb.simulator``).
+The simulator shares nothing with ``grok_nb.client``: they meet only on the wire.
+"""
+
+from __future__ import annotations
+
+from .command import main
+from .faults import Fault
+from .server import Simulator, serve
+
+__all__ = ["Fault", "Simulator", "main", "serve"]

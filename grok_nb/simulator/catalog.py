@@ -1,0 +1,112 @@
+"""The simulator's model catalogue: ids, aliases, vision flags and list prices.
+
+Prices are kept in the API's unit, US cents per 100 million tokens, which is
+also exactly the number of ``cost_in_usd_ticks`` (1e-10 USD) per token, so the
+simulator's costs are exact integers like the real service's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..pricing import API_PRICE_UNITS_PER_USD_PER_MILLION, FALLBACK_PRICES
+
+__all__ = ["CATALOG", "SimModel", "language_models_payload", "models_payload", "resolve"]
+
+CREATED = 1_760_000_000  # a fixed timestamp: listings are deterministic
+OWNER = "grok_nb-simulator"
+
+
+@dataclass(frozen=True)
+class SimModel:
+    id: str
+    aliases: tuple[str, ...]
+    vision: bool
+    prompt: int  # cents per 100M tokens == ticks per token
+    cached: int
+    image: int
+    completion: int
+
+    @property
+    def reasoning(self) -> bool:
+        return "reasoning" in self.id and "non-reasoning" not in self.id
+
+    def language_model(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "fingerprint": "fp_grok_nb_sim",
+            "created": CREATED,
+            "object": "model",
+            "owned_by": OWNER,
+            "version": "simulated",
+            "input_modalities": ["text", "image"] if self.vision else ["text"],
+            "output_modalities": ["text"],
+            "prompt_text_token_price": self.prompt,
+            "cached_prompt_text_token_price": self.cached,
+            "prompt_image_token_price": self.image,
+            "completion_text_token_price": self.completion,
+            "search_price": 0,
+            "aliases": list(self.aliases),
+        }
+
+
+def _units(usd_per_million: float | None) -> int:
+    return round((usd_per_million or 0.0) * API_PRICE_UNITS_PER_USD_PER_MILLION)
+
+
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "grok-4-1-fast-reasoning": ("grok-4-1-fast", "grok-4-1-fast-reasoning-latest"),
+    "grok-4-1-fast-non-reasoning": ("grok-4-1-fast-non-reasoning-latest",),
+    "grok-4.3": ("grok-4.3-latest", "grok-latest"),
+    "grok-4.20-0309-reasoning": ("grok-4.20-reasoning",),
+    "grok-4.20-0309-non-reasoning": ("grok-4.20-non-reasoning",),
+    "grok-2-vision-1212": ("grok-2-vision", "grok-2-vision-latest"),
+}
+
+
+def _build() -> dict[str, SimModel]:
+    models = {
+        p.model: SimModel(
+            id=p.model,
+            aliases=_ALIASES.get(p.model, ()),
+            vision=True,
+            prompt=_units(p.prompt),
+            cached=_units(p.cached_prompt if p.cached_prompt is not None else p.prompt),
+            image=_units(p.image_rate),
+            completion=_units(p.completion),
+        )
+        for p in FALLBACK_PRICES.values()
+    }
+    # a text-only model, so that "images sent to a model without vision" can be tested
+    models["grok-code-fast-1"] = SimModel(
+        "grok-code-fast-1", ("grok-code-fast",), False, 2000, 200, 2000, 15000
+    )
+    return models
+
+
+CATALOG: dict[str, SimModel] = _build()
+
+
+def resolve(name: str) -> SimModel | None:
+    """The model a request names, by id or alias."""
+    if name in CATALOG:
+        return CATALOG[name]
+    for m in CATALOG.values():
+        if name in m.aliases:
+            return m
+    return None
+
+
+def models_payload() -> dict[str, Any]:
+    return {
+        "object": "list",
+        "data": [
+            {"id": m.id, "created": CREATED, "object": "model", "owned_by": OWNER}
+            for m in sorted(CATALOG.values(), key=lambda m: m.id)
+        ],
+    }
+
+
+def language_models_payload() -> dict[str, Any]:
+    return {"models": [m.language_model() for m in sorted(CATALOG.values(), key=lambda m: m.id)]}

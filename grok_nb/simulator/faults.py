@@ -1,0 +1,160 @@
+"""Scriptable faults: what the simulator does wrong, and to which request.
+
+Faults wait in a queue; each incoming API request takes the first fault meant for
+its path (or for any path). Kinds:
+
+- ``"429"`` (rate limit; ``retry_after`` seconds in a ``Retry-After`` header when
+  given), any other status such as ``"500"``, ``"503"``, ``"408"``, ``"409"``;
+- ``"credits"``: xAI's 429 for spent credits / a reached spending limit;
+- ``"bad_key"``: xAI's 400 "Incorrect API key provided";
+- ``"stall"``: wait ``stall_s`` seconds, before the response (``after_chunks=0``)
+  or after that many streamed pieces, to exceed the client's read timeout;
+- ``"reset"``: drop the connection after ``after_chunks`` pieces (mid-stream);
+- ``"truncate"``: end the stream cleanly after ``after_chunks`` pieces, with no
+  finish reason and no ``[DONE]``;
+- ``"malformed"``: send a stream event that is not valid JSON after
+  ``after_chunks`` pieces;
+- ``"error_event"``: send an ``{"error": ...}`` event mid-stream.
+
+``shape`` picks the error body form: ``"xai"`` (``{"code", "error"}``),
+``"openai"`` (``{"error": {"message"}}``), ``"string"`` (a bare JSON string) or
+``"text"`` (plain text).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["ERROR_SHAPES", "FAULT_KINDS", "Fault", "FaultQueue", "error_body"]
+
+FAULT_KINDS = (
+    "credits", "bad_key", "stall", "reset", "truncate", "malformed", "error_event",
+)  # fmt: skip
+ERROR_SHAPES = ("xai", "openai", "string", "text")
+
+_CODES = {
+    400: "Client specified an invalid argument",
+    401: "The request does not have valid authentication credentials",
+    403: "The caller does not have permission to execute the specified operation",
+    404: "Some requested entity was not found",
+    408: "Request timed out",
+    409: "Conflict",
+    415: "Unsupported media type",
+    422: "Unprocessable entity",
+    429: "Some resource has been exhausted",
+    500: "Internal error",
+    502: "Bad gateway",
+    503: "Service unavailable",
+    504: "Gateway timeout",
+}
+CREDITS_MESSAGE = (
+    "Your team has either used all available credits or reached its monthly spending "
+    "limit. To continue making API requests, please purchase more credits or raise your "
+    "spending limit."
+)
+BAD_KEY_MESSAGE = (
+    "Incorrect API key provided: ***. You can obtain an API key from https://console.x.ai."
+)
+
+
+@dataclass
+class Fault:
+    kind: str
+    retry_after: float | None = None
+    after_chunks: int | None = None
+    stall_s: float = 30.0
+    shape: str = "xai"
+    message: str | None = None
+    path: str | None = None  # e.g. "/chat/completions"; None: the next request of any kind
+
+    def __post_init__(self) -> None:
+        self.kind = str(self.kind)
+        if self.kind not in FAULT_KINDS and not (
+            self.kind.isdigit() and 400 <= int(self.kind) <= 599
+        ):
+            kinds = ", ".join(FAULT_KINDS)
+            raise ValueError(f"unknown fault {self.kind!r}: use an HTTP status 400-599 or {kinds}")
+        if self.shape not in ERROR_SHAPES:
+            raise ValueError(f"unknown error shape {self.shape!r}: use {', '.join(ERROR_SHAPES)}")
+        if self.path is None and self.kind in ("reset", "truncate", "malformed", "error_event"):
+            self.path = "/chat/completions"  # they break an answer; a listing has none
+        if self.after_chunks is None:
+            self.after_chunks = 0 if self.kind == "stall" else 2
+
+    @property
+    def status(self) -> int | None:
+        if self.kind.isdigit():
+            return int(self.kind)
+        return {"credits": 429, "bad_key": 400}.get(self.kind)
+
+    @classmethod
+    def parse(cls, spec: str) -> Fault:
+        """``"429"``, ``"429:retry_after=2"``, ``"reset:after_chunks=3,path=/chat/completions"``."""
+        kind, _, rest = spec.partition(":")
+        options: dict[str, Any] = {}
+        for item in filter(None, rest.split(",")):
+            name, _, value = item.partition("=")
+            name = name.strip()
+            if name in ("retry_after", "stall_s"):
+                options[name] = float(value)
+            elif name == "after_chunks":
+                options[name] = int(value)
+            elif name in ("shape", "message", "path"):
+                options[name] = value
+            else:
+                raise ValueError(f"unknown fault option {name!r} in {spec!r}")
+        return cls(kind.strip(), **options)
+
+    def error_message(self) -> str:
+        if self.message:
+            return self.message
+        if self.kind == "credits":
+            return CREDITS_MESSAGE
+        if self.kind == "bad_key":
+            return BAD_KEY_MESSAGE
+        return f"simulated HTTP {self.kind} (grok_nb simulator fault)"
+
+
+def error_body(status: int, message: str, shape: str = "xai") -> tuple[bytes, str]:
+    """(body, content type) of an error response in one of the shapes xAI is seen using."""
+    if shape == "text":
+        return message.encode(), "text/plain; charset=utf-8"
+    if shape == "string":
+        obj: Any = message
+    elif shape == "openai":
+        obj = {"error": {"message": message, "type": "invalid_request_error", "code": status}}
+    else:
+        obj = {"code": _CODES.get(status, "Error"), "error": message}
+    return json.dumps(obj).encode(), "application/json"
+
+
+class FaultQueue:
+    """Thread-safe queue of faults; requests take the first one meant for them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+        self.fired: list[Fault] = []
+
+    def add(self, fault: Fault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def take(self, path: str) -> Fault | None:
+        with self._lock:
+            for i, fault in enumerate(self._faults):
+                if fault.path is None or path.endswith(fault.path):
+                    self.fired.append(fault)
+                    return self._faults.pop(i)
+        return None
+
+    def pending(self) -> list[Fault]:
+        with self._lock:
+            return list(self._faults)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()

@@ -1,0 +1,351 @@
+"""The HTTP server: stdlib ``ThreadingHTTPServer`` on 127.0.0.1 in a daemon thread.
+
+HTTP/1.1 with keep-alive; streamed answers use chunked transfer encoding so a
+"reset" fault can drop the connection mid-body exactly as a broken network does.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from ..tiling import DEFAULT_RULE, get_rule
+from .catalog import language_models_payload, models_payload, resolve
+from .faults import BAD_KEY_MESSAGE, Fault, FaultQueue, error_body
+from .respond import USAGE_MODES, Reply, make_reply
+from .validate import SimError, parse_chat
+
+__all__ = ["Simulator", "serve"]
+
+logger = logging.getLogger("grok_nb.simulator")
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # stalled handlers must not hold up stop()
+    sim: Simulator
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "grok_nb-simulator"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s " + format, self.address_string(), *args)
+
+    # -- plumbing ------------------------------------------------------------------
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            data = bytearray()
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return bytes(data)
+                data += self.rfile.read(size)
+                self.rfile.readline()
+                if len(data) > MAX_BODY_BYTES:
+                    raise SimError(413, "request body too large", "text")
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            raise SimError(413, "request body too large", "text")
+        return self.rfile.read(length) if length else b""
+
+    def _send(self, status: int, body: bytes, content_type: str, extra: dict[str, str]) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("x-request-id", self._request_id)
+        for k, v in extra.items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+        self.server.sim._record(self.command, self.path, status)
+
+    def _json(self, status: int, obj: Any) -> None:
+        self._send(status, json.dumps(obj).encode(), "application/json", {})
+
+    def _error(self, status: int, message: str, shape: str = "xai", extra: Any = None) -> None:
+        body, ctype = error_body(status, message, shape)
+        self._send(status, body, ctype, extra or {})
+
+    def _write_chunk(self, data: bytes) -> None:
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    def _drop_connection(self) -> None:
+        self.wfile.flush()
+        self.close_connection = True
+        with suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    # -- routing -------------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def _handle(self) -> None:
+        sim = self.server.sim
+        self._request_id = sim._next_id()
+        path = self.path.split("?")[0].rstrip("/")
+        try:
+            raw = self._read_body() if self.command == "POST" else b""
+            self._route(sim, path, raw)
+        except SimError as exc:
+            self._error(exc.status, exc.message, exc.shape)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client went away (a timeout, an interrupt)
+
+    def _auth(self, sim: Simulator) -> None:
+        value = self.headers.get("Authorization") or ""
+        scheme, _, token = value.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise SimError(401, "Missing or invalid Authorization header: expected `Bearer <key>`")
+        if sim.api_key is not None and token.strip() != sim.api_key:
+            raise SimError(400, BAD_KEY_MESSAGE)
+
+    def _route(self, sim: Simulator, path: str, raw: bytes) -> None:
+        routes = {
+            ("GET", "/v1/models"): self._models,
+            ("GET", "/v1/language-models"): self._language_models,
+            ("POST", "/v1/chat/completions"): self._chat,
+        }
+        handler = routes.get((self.command, path))
+        single = path.rsplit("/", 1)
+        if handler is None and self.command == "GET" and single[0] in (
+            "/v1/models", "/v1/language-models",
+        ):  # fmt: skip
+            handler = self._one_model
+        if handler is None:
+            raise SimError(404, f"No handler for {self.command} {path} (grok_nb simulator)")
+        self._auth(sim)
+        fault = sim.faults.take(path)
+        if fault is not None and self._early_fault(fault, sim):
+            return
+        if sim.latency_s:
+            sim._stop.wait(sim.latency_s)
+        handler(sim, path, raw, fault)
+
+    def _early_fault(self, fault: Fault, sim: Simulator) -> bool:
+        """Faults that replace the response; ``True`` when the request is answered."""
+        if fault.status is not None:
+            extra = {}
+            if fault.retry_after is not None:
+                extra["Retry-After"] = f"{fault.retry_after:g}"
+            self._error(fault.status, fault.error_message(), fault.shape, extra)
+            return True
+        if fault.kind == "stall" and fault.after_chunks == 0:
+            sim._stop.wait(fault.stall_s)
+        return False
+
+    def _models(self, sim: Simulator, path: str, raw: bytes, fault: Fault | None) -> None:
+        self._json(200, models_payload())
+
+    def _language_models(self, sim: Simulator, path: str, raw: bytes, fault: Fault | None) -> None:
+        self._json(200, language_models_payload())
+
+    def _one_model(self, sim: Simulator, path: str, raw: bytes, fault: Fault | None) -> None:
+        model = resolve(path.rsplit("/", 1)[1])
+        if model is None:
+            raise SimError(404, f"The model {path.rsplit('/', 1)[1]} does not exist")
+        entry = model.language_model()
+        if path.startswith("/v1/models"):
+            entry = {k: entry[k] for k in ("id", "created", "object", "owned_by")}
+        self._json(200, entry)
+
+    def _chat(self, sim: Simulator, path: str, raw: bytes, fault: Fault | None) -> None:
+        with suppress(ValueError):
+            sim._remember(json.loads(raw))
+        chat = parse_chat(raw, self.headers.get("Content-Type"), sim.rule)
+        reply = make_reply(chat, sim.rule, sim._next_number())
+        with sim._lock:
+            sim.usages.append(reply.usage())  # what this reply bills, for tests to compare
+        if not chat.stream:
+            if fault is not None and fault.kind == "stall" and fault.after_chunks:
+                sim._stop.wait(fault.stall_s)
+            if fault is not None and fault.kind in ("reset", "truncate"):
+                self._drop_connection()  # no response at all
+                sim._record(self.command, self.path, 0)
+                return
+            if fault is not None and fault.kind == "malformed":
+                self._send(200, b'{"id": "broken", "choices": [', "application/json", {})
+                return
+            self._json(200, reply.completion(sim.usage_mode))
+            return
+        self._stream(sim, reply, fault)
+
+    def _stream(self, sim: Simulator, reply: Reply, fault: Fault | None) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("x-request-id", self._request_id)
+        self.end_headers()
+        payloads = reply.stream_payloads(sim.usage_mode)
+        delay = 1.0 / sim.tokens_per_s if sim.tokens_per_s else 0.0
+        at = fault.after_chunks if fault is not None else None
+        if fault is not None and fault.kind == "stall" and at == 0:
+            at = None  # already stalled before the response began
+        for n, payload in enumerate(payloads):
+            if fault is not None and n == at and n < len(reply.pieces):
+                if fault.kind == "reset":
+                    self._drop_connection()
+                    sim._record(self.command, self.path, 0)
+                    return
+                if fault.kind == "truncate":
+                    break
+                if fault.kind == "malformed":
+                    self._write_chunk(b'data: {"id": "broken", "choices": [\n\n')
+                elif fault.kind == "error_event":
+                    message = fault.message or "simulated mid-stream error"
+                    event = json.dumps({"error": {"message": message, "code": "internal"}})
+                    self._write_chunk(f"data: {event}\n\n".encode())
+                elif fault.kind == "stall":
+                    sim._stop.wait(fault.stall_s)
+            self._write_chunk(f"data: {payload}\n\n".encode())
+            if delay and n < len(reply.pieces):
+                time.sleep(delay)
+        self._write_chunk(b"")  # the zero-length chunk ends the body
+        sim._record(self.command, self.path, 200)
+
+
+class Simulator:
+    """A running simulator: ``base_url``, received ``requests``, ``inject``, ``stats``."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        rule: str = DEFAULT_RULE,
+        latency_s: float = 0.0,
+        faults: list[Fault | str] | None = None,
+        api_key: str | None = None,
+        usage_mode: str = "final",
+        tokens_per_s: float | None = None,
+    ) -> None:
+        if usage_mode not in USAGE_MODES:
+            raise ValueError(f"usage_mode must be one of {', '.join(USAGE_MODES)}")
+        self.rule = get_rule(rule).name
+        self.latency_s = latency_s
+        self.api_key = api_key
+        self.usage_mode = usage_mode
+        self.tokens_per_s = tokens_per_s
+        self.faults = FaultQueue()
+        self.usages: list[dict[str, Any]] = []
+        self.requests: list[Any] = []  # chat request bodies as received (parsed JSON)
+        self.log: list[tuple[str, str, int]] = []  # (method, path, status); 0: dropped
+        self._lock = threading.Lock()
+        self._count = 0
+        self._stop = threading.Event()
+        for f in faults or ():
+            self.inject(f)
+        self._server = _Server((host, port), _Handler)
+        self._server.sim = self
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def inject(self, fault: Fault | str, **options: Any) -> Fault:
+        """Queue a fault for a coming request: ``inject("429", retry_after=2)``."""
+        if isinstance(fault, str):
+            fault = Fault.parse(fault) if ":" in fault else Fault(fault, **options)
+        self.faults.add(fault)
+        return fault
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            by_status: dict[int, int] = {}
+            for _, _, status in self.log:
+                by_status[status] = by_status.get(status, 0) + 1
+            return {
+                "requests": len(self.log),
+                "chat_requests": len(self.requests),
+                "by_status": by_status,
+                "faults_fired": len(self.faults.fired),
+                "faults_pending": len(self.faults.pending()),
+            }
+
+    def start(self) -> Simulator:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
+            name=f"grok_nb-simulator-{self.port}",
+        )  # fmt: skip
+        self._thread.start()
+        logger.info("grok_nb simulator listening on %s", self.base_url)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<grok_nb simulator {self.base_url} rule={self.rule} usage={self.usage_mode}>"
+
+    # -- used by the handler ---------------------------------------------------------
+
+    def _next_id(self) -> str:
+        with self._lock:
+            self._count += 1
+            return f"sim-req-{self._count:06d}"
+
+    def _next_number(self) -> int:
+        with self._lock:
+            return len(self.requests)
+
+    def _remember(self, body: Any) -> None:
+        with self._lock:
+            self.requests.append(body)
+
+    def _record(self, method: str, path: str, status: int) -> None:
+        with self._lock:
+            self.log.append((method, path, status))
+
+
+@contextmanager
+def serve(
+    port: int = 0,
+    rule: str = DEFAULT_RULE,
+    latency_s: float = 0.0,
+    faults: list[Fault | str] | None = None,
+    api_key: str | None = None,
+    usage_mode: str = "final",
+    tokens_per_s: float | None = None,
+) -> Iterator[Simulator]:
+    """Run a simulator for the ``with`` block: ``with serve() as sim: sim.base_url``."""
+    sim = Simulator(
+        port=port, rule=rule, latency_s=latency_s, faults=faults, api_key=api_key,
+        usage_mode=usage_mode, tokens_per_s=tokens_per_s,
+    )  # fmt: skip
+    sim.start()
+    try:
+        yield sim
+    finally:
+        sim.stop()

@@ -1,0 +1,205 @@
+"""``%%grokvision`` and the line magics, driven in a real IPython shell against the simulator."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
+from PIL import Image
+
+from grok_nb import simulator
+from grok_nb.answer import Answer
+from grok_nb.ledger import LEDGER
+from grok_nb.settings import GrokVision
+
+KEY = "xai-test-magics-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def shell() -> InteractiveShell:
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "grok_nb")
+    return ip
+
+
+@pytest.fixture
+def sim(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
+    with simulator.serve() as server:
+        monkeypatch.setenv("XAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("XAI_API_KEY", KEY)
+        monkeypatch.chdir(tmp_path)
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings(shell: InteractiveShell, tmp_path: Path) -> Iterator[None]:
+    settings = GrokVision.instance()
+    saved = settings.options()
+    settings.cache_path = str(tmp_path / "cache.sqlite3")
+    LEDGER.clear()
+    yield
+    for name, value in saved.items():
+        setattr(settings, name, value)
+
+
+def run(shell: InteractiveShell, line: str, cell: str) -> tuple[Any, list[dict[str, Any]]]:
+    with capture_output() as captured:
+        shell.run_cell_magic("grokvision", line, cell)
+    outputs = [o.data for o in captured.outputs]
+    return shell.user_ns.get("_"), outputs
+
+
+def all_text(outputs: list[dict[str, Any]]) -> str:
+    return "\n".join(str(v) for o in outputs for v in o.values())
+
+
+def photo(w: int = 640, h: int = 480) -> Image.Image:
+    return Image.linear_gradient("L").resize((w, h)).convert("RGB")
+
+
+def test_ask_about_a_variable_streams_answer_and_footer(shell: InteractiveShell, sim: Any) -> None:
+    shell.user_ns["pic"] = photo()
+    answer, outputs = run(shell, "pic -o result", "What is in this picture?")
+    assert isinstance(answer, Answer) and shell.user_ns["result"] is answer
+    assert "simulator" in answer.text.lower()
+    assert answer.usage is not None
+    assert answer.usage.image_tokens == answer.estimated_image_tokens == 1792
+    text = all_text(outputs)
+    assert "1,792 billed = 1,792 est." in text
+    final = [o for o in outputs if "text/markdown" in o][-1]["text/markdown"]
+    assert answer.text[:40] in final and "image tokens" in final
+    assert len(sim.requests) == 1
+
+
+def test_file_glob_and_data_url_tokens(shell: InteractiveShell, sim: Any, tmp_path: Path) -> None:
+    photo().save(tmp_path / "a.png")
+    photo(300, 200).save(tmp_path / "b.png")
+    answer, _ = run(shell, "*.png", "Compare these.")
+    assert len(answer.images) == 2
+    parts = sim.requests[-1]["messages"][-1]["content"]
+    assert [p["type"] for p in parts] == ["image_url", "image_url", "text"]
+
+
+def test_interpolates_prompt_variables(shell: InteractiveShell, sim: Any) -> None:
+    shell.user_ns.update(pic=photo(), topic="the colours")
+    run(shell, "pic", "Describe {topic} and {missing}.")
+    text = sim.requests[-1]["messages"][-1]["content"][-1]["text"]
+    assert text == "Describe the colours and {missing}."
+
+
+def test_uses_the_image_displayed_last(shell: InteractiveShell, sim: Any) -> None:
+    from IPython.display import display
+
+    display(photo(900, 300))  # through the shell's own display publisher
+    answer, outputs = run(shell, "", "What is this?")
+    assert "No image given: using the image displayed" in all_text(outputs)
+    assert answer.images[0].width == 900
+
+
+def test_bad_tokens_are_one_line_usage_errors(shell: InteractiveShell, sim: Any) -> None:
+    with pytest.raises(UsageError, match=r"nothing_here\.png.*not a variable"):
+        run(shell, "nothing_here.png", "?")
+    Path("notes.png").write_text("not an image")
+    with pytest.raises(UsageError, match=r"notes\.png"):
+        run(shell, "-f notes.png", "?")
+    with pytest.raises(UsageError, match="empty"):
+        shell.user_ns["pic"] = photo()
+        run(shell, "pic", "   ")
+    assert sim.requests == []
+
+
+def test_dry_run_sends_nothing_and_hides_the_key(shell: InteractiveShell, sim: Any) -> None:
+    shell.user_ns["pic"] = photo()
+    _, outputs = run(shell, "pic --dry-run", "Describe.")
+    text = all_text(outputs)
+    assert sim.requests == []
+    assert "Dry run: nothing was sent" in text and "data:image/" in text
+    assert KEY not in text
+    assert "Estimate:" in text and "1,792 image tokens" in text
+
+
+def test_continue_resends_the_conversation(shell: InteractiveShell, sim: Any) -> None:
+    shell.user_ns["pic"] = photo()
+    run(shell, "pic", "First question.")
+    answer, outputs = run(shell, "--continue", "And a follow-up?")
+    messages = sim.requests[-1]["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+    assert "1 earlier image resent" in all_text(outputs)
+    assert answer.estimated_image_tokens == answer.usage.image_tokens == 1792
+    run(shell, "pic --new", "Fresh start.")
+    assert len(sim.requests[-1]["messages"]) == 1
+
+
+def test_schema_gives_parsed_output(shell: InteractiveShell, sim: Any) -> None:
+    from pydantic import BaseModel
+
+    class Scene(BaseModel):
+        caption: str
+        objects: list[str]
+
+    shell.user_ns.update(pic=photo(), Scene=Scene)
+    answer, outputs = run(shell, "pic --schema Scene", "Describe as JSON.")
+    assert isinstance(answer.parsed, Scene)
+    assert "```json" in [o for o in outputs if "text/markdown" in o][-1]["text/markdown"]
+
+
+def test_budget_refuses_before_sending(shell: InteractiveShell, sim: Any) -> None:
+    shell.run_line_magic("config", "GrokVision.max_cost_usd = 0.0001")
+    shell.user_ns["pic"] = photo()
+    with pytest.raises(UsageError, match=r"above max_cost_usd=\$0\.0001 by \$"):
+        run(shell, "pic", "?")
+    assert sim.requests == []
+
+
+def test_missing_key_explains_and_still_previews(
+    shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("XAI_API_KEY", raising=False)
+    shell.user_ns["pic"] = photo()
+    with capture_output() as captured, pytest.raises(UsageError, match="XAI_API_KEY") as err:
+        shell.run_cell_magic("grokvision", "pic", "?")
+    assert "simulator" in str(err.value)
+    assert "1,792 image tokens" in all_text([o.data for o in captured.outputs])
+
+
+def test_cached_rerun_is_free_and_says_so(shell: InteractiveShell, sim: Any) -> None:
+    shell.user_ns["pic"] = photo()
+    first, _ = run(shell, "pic", "Same question.")
+    again, outputs = run(shell, "pic", "Same question.")
+    assert len(sim.requests) == 1
+    assert again.cached and again.text == first.text
+    assert "from cache: $0 now" in all_text(outputs)
+    run(shell, "pic --refresh", "Same question.")
+    assert len(sim.requests) == 2
+
+
+def test_usage_magic_lists_calls(shell: InteractiveShell, sim: Any) -> None:
+    shell.user_ns["pic"] = photo()
+    run(shell, "pic", "One.")
+    run(shell, "pic", "One.")  # cached
+    with capture_output() as captured:
+        shell.run_line_magic("grokvision_usage", "")
+    text = all_text([o.data for o in captured.outputs])
+    assert "2 calls (1 from cache)" in text and "1,792" in text
+
+
+def test_config_is_validated(shell: InteractiveShell) -> None:
+    settings = GrokVision.instance()
+    shell.run_line_magic("config", "GrokVision.model = 'grok-4.3'")
+    assert settings.model == "grok-4.3"
+    with pytest.raises(Exception, match="between 0 and 2"):
+        settings.temperature = 7
+
+
+def test_key_never_in_any_output(shell: InteractiveShell, sim: Any) -> None:
+    shell.user_ns["pic"] = photo()
+    _, outputs = run(shell, "pic -o ans", "Repeat my key please.")
+    ans = shell.user_ns["ans"]
+    blob = all_text(outputs) + repr(ans) + str(ans.request) + ans._repr_markdown_()
+    assert KEY not in blob

@@ -1,0 +1,140 @@
+"""The quickstart notebook, executed in a real kernel against the simulator."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from conftest import REPO
+from nbclient import NotebookClient
+
+from grok_nb import simulator
+
+KEY = "xai-notebook-test-key-9f8e7d6c5b4a"
+pytestmark = pytest.mark.kernel
+
+
+def _outputs_text(cell: Any) -> str:
+    chunks = []
+    for out in cell.get("outputs", []):
+        chunks.append(out.get("text", ""))
+        for value in out.get("data", {}).values():
+            chunks.append(value if isinstance(value, str) else json.dumps(value))
+        chunks.append(out.get("evalue", ""))
+    return "\n".join(chunks)
+
+
+def execute(name: str, work: Path, extra: Sequence[str] = ()) -> tuple[Any, Path, list[Any]]:
+    """Run ``notebooks/<name>`` in a real kernel against a fresh simulator."""
+    shutil.copy(REPO / "notebooks" / name, work / name)
+    nb = nbformat.read(work / name, as_version=4)
+    nb.cells += [nbformat.v4.new_code_cell(src) for src in extra]
+    mp = pytest.MonkeyPatch()
+    with simulator.serve() as sim:
+        mp.setenv("XAI_BASE_URL", sim.base_url)
+        mp.setenv("XAI_API_KEY", KEY)
+        mp.setenv("GROK_NB_OFFLINE", "1")
+        mp.setenv("GROK_NB_CACHE_DIR", str(work / "cache"))
+        mp.setenv("PYTHONPATH", str(REPO))  # the kernel imports this checkout's grok_nb
+        mp.delenv("MPLBACKEND", raising=False)
+        try:
+            NotebookClient(
+                nb,
+                timeout=180,
+                kernel_name="python3",
+                allow_errors=True,
+                resources={"metadata": {"path": str(work)}},
+            ).execute()
+        finally:
+            mp.undo()
+        usages = list(sim.usages)
+    saved = work / f"executed-{name}"
+    nbformat.write(nb, saved)
+    return nb, saved, usages
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path, Any]:
+    extra = ["%%grokvision no_such_photo.png\nWhat is this?", "print('kernel alive', 6 * 7)"]
+    return execute("quickstart.ipynb", tmp_path_factory.mktemp("nb"), extra)
+
+
+def _magic_cells(nb: Any) -> list[Any]:
+    return [c for c in nb.cells if c.cell_type == "code" and c.source.startswith("%%grokvision")]
+
+
+def test_every_answer_is_saved_as_markdown_with_footer(executed: tuple[Any, Path, Any]) -> None:
+    nb, _, usages = executed
+    asked = [
+        c for c in _magic_cells(nb) if "--dry-run" not in c.source and "no_such" not in c.source
+    ]
+    assert len(asked) == 5
+    for cell in asked:
+        markdown = [
+            o["data"]["text/markdown"] for o in cell.outputs if "text/markdown" in o.get("data", {})
+        ]
+        assert any("offline" in m and "image tokens" in m for m in markdown), cell.source
+        assert all("text/plain" in o["data"] for o in cell.outputs if "data" in o)
+    assert len(usages) == len(asked)
+
+
+def test_footer_numbers_equal_the_simulators_usage(executed: tuple[Any, Path, Any]) -> None:
+    nb, _, usages = executed
+    asked = [
+        c for c in _magic_cells(nb) if "--dry-run" not in c.source and "no_such" not in c.source
+    ]
+    for cell, usage in zip(asked, usages, strict=True):
+        text = _outputs_text(cell)
+        billed = usage["prompt_tokens_details"]["image_tokens"]
+        assert f"image tokens {billed:,} billed = {billed:,} est." in text, cell.source
+        assert f"completion {usage['completion_tokens']:,}" in text
+
+
+def test_plot_cell_used_the_displayed_figure(executed: tuple[Any, Path, Any]) -> None:
+    nb, _, _ = executed
+    cell = next(
+        c for c in _magic_cells(nb) if c.source.strip().endswith("What does this chart show?")
+    )
+    assert "No image given: using the image displayed" in _outputs_text(cell)
+
+
+def test_dry_run_and_structured_output(executed: tuple[Any, Path, Any]) -> None:
+    nb, _, _ = executed
+    dry = next(c for c in _magic_cells(nb) if "--dry-run" in c.source)
+    assert "nothing was sent" in _outputs_text(dry)
+    parsed = next(c for c in nb.cells if c.source == "scene.parsed")
+    assert "Scene(" in _outputs_text(parsed)
+
+
+def test_key_is_nowhere_in_the_saved_notebook(executed: tuple[Any, Path, Any]) -> None:
+    _, saved, _ = executed
+    assert KEY not in saved.read_text(encoding="utf-8")
+
+
+def test_bad_path_is_one_line_and_kernel_lives(executed: tuple[Any, Path, Any]) -> None:
+    nb, _, _ = executed
+    bad, after = nb.cells[-2], nb.cells[-1]
+    # IPython shows a UsageError as one line on stderr, with no traceback
+    [err] = [o for o in bad.outputs if o.output_type == "stream" and o.name == "stderr"]
+    assert err.text.startswith("UsageError: image 'no_such_photo.png'")
+    assert err.text.strip().count("\n") == 0
+    assert not re.search(r"Traceback|File \"", err.text)
+    assert not any(o.output_type == "error" for o in bad.outputs)
+    assert "kernel alive 42" in _outputs_text(after)
+
+
+def test_batch_notebook(tmp_path: Path) -> None:
+    nb, saved, usages = execute("batch.ipynb", tmp_path)
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert errors == []
+    text = "\n".join(_outputs_text(c) for c in nb.cells)
+    assert "6 of 6 answers came from the cache" in text
+    assert "billing matches rule 'xai-guide'" in text and "Calibration cost $" in text
+    assert len(usages) == 6 + 5  # six answers paid once, five calibration probes
+    assert KEY not in saved.read_text(encoding="utf-8")
