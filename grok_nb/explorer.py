@@ -218,7 +218,7 @@ def _plan_from_json(_value: Any, widget: TileExplorer) -> TilePlan:
 # --- the widget -----------------------------------------------------------------------
 
 
-class _Checked(t.TraitType[Any, Any]):
+class _Checked(t.TraitType):  # unsubscripted: works with older, non-generic traitlets too
     """Any value, ``None`` included, handed to the widget's ``@validate`` method.
 
     (``traitlets.Any`` lets ``None`` skip validation; here ``None`` means "default".)
