@@ -115,12 +115,9 @@ def plan_overlay(plan: TilePlan, display_px: int = DISPLAY_PX) -> Image.Image:
     base = _base(plan, iw, ih)
     canvas.paste(base, (0, 0))
     for n, (left, top, right, bottom) in enumerate(rects, start=1):
-        box = (
-            round(left * scale),
-            round(top * scale),
-            round(right * scale) - 1,
-            round(bottom * scale) - 1,
-        )
+        x0, y0 = round(left * scale), round(top * scale)
+        # at least one pixel wide, so slivers of extreme panoramas still draw
+        box = (x0, y0, max(x0, round(right * scale) - 1), max(y0, round(bottom * scale) - 1))
         draw.rectangle(box, outline=GRID_RGB, width=2)
         cx, cy = (box[0] + box[2]) // 2, (box[1] + box[3]) // 2
         r = 9

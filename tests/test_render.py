@@ -46,3 +46,9 @@ def test_assumption_is_shown() -> None:
 def test_several_plans_show_a_total() -> None:
     bundle = plans_mimebundle([plan(1920, 1080), plan(448, 448)])
     assert "2 images · 1,280 image tokens" in bundle["text/plain"]
+
+
+def test_extreme_panoramas_render() -> None:
+    for size in ((20000, 2), (2, 30000), (100_000, 1)):
+        img = plan_overlay(plan(*size).with_preview(_gradient(*size), "strip"))
+        assert img.width > 0 and img.height > 0
