@@ -79,8 +79,7 @@ def _backoff(attempt: int) -> float:
 
 
 class _Batch:
-    def __init__(self, calls: list[CallPlan | GrokError], options: dict[str, Any], sleep: Any):
-        self.calls = calls
+    def __init__(self, options: dict[str, Any], sleep: Any):
         self.limit = options.get("max_cost_usd")
         self.retries = int(options.get("max_retries", 2))
         self.sleep = sleep
@@ -163,42 +162,54 @@ async def ask_many_async(
 ) -> list[Answer]:
     """``ask_many`` for ``await``."""
     from .render import format_usd
+    from .session import CallPlan as CallPlanType
     from .session import plan_call, resolve_options
 
     opts = resolve_options(concurrency=concurrency, max_cost_usd=max_cost_usd, **options)
     pairs = [_item(item, prompt) for item in items]
     # Plan everything first: images are prepared once, bad items fail here, not mid-batch.
     per_call = {k: v for k, v in options.items() if k not in ("max_retries",)}
-    calls: list[CallPlan | GrokError] = []
-    for image, text in pairs:
-        try:
-            calls.append(plan_call(text, [image], max_retries=0, **per_call))
-        except GrokError as exc:
-            calls.append(exc)
-    limit = opts["max_cost_usd"]
-    estimate = sum(
-        c.estimate.worst_usd or 0.0
-        for c in calls
-        if not isinstance(c, GrokError) and not _is_cached(c)
-    )
-    if limit is not None and estimate > limit:
-        raise BudgetExceeded(
-            f"ask_many: the batch's estimated cost {format_usd(estimate)} is above "
-            f"max_cost_usd={format_usd(limit)} by {format_usd(estimate - limit)}; nothing was sent",
-            estimate_usd=estimate,
-            limit_usd=limit,
-        )
-    batch = _Batch(calls, opts, sleep or asyncio.sleep)
-    semaphore = asyncio.Semaphore(opts["concurrency"])
-    results: list[Answer | None] = [None] * len(calls)
-    bar = _progress(len(calls), estimate) if progress else None
 
-    async def worker(index: int, call: CallPlan | GrokError) -> None:
+    def plan_one(pair: tuple[Any, str]) -> CallPlan | GrokError:
+        try:
+            return plan_call(pair[1], [pair[0]], max_retries=0, **per_call)
+        except GrokError as exc:  # a bad item fails alone
+            return exc
+
+    limit = opts["max_cost_usd"]
+    calls: list[CallPlan | GrokError | None] = [None] * len(pairs)
+    estimate: float | None = None
+    if limit is not None:
+        # A budget needs the whole estimate before anything is sent: plan every item
+        # first (Pillow releases the GIL, so threads use every core).
+        calls = list(await asyncio.gather(*(asyncio.to_thread(plan_one, p) for p in pairs)))
+        estimate = sum(
+            c.estimate.worst_usd or 0.0
+            for c in calls
+            if isinstance(c, CallPlanType) and not _is_cached(c)
+        )
+        if estimate > limit:
+            raise BudgetExceeded(
+                f"ask_many: the batch's estimated cost {format_usd(estimate)} is above "
+                f"max_cost_usd={format_usd(limit)} by {format_usd(estimate - limit)}; "
+                "nothing was sent",
+                estimate_usd=estimate,
+                limit_usd=limit,
+            )
+    # Without a budget, each item is planned by its worker, so images are prepared
+    # while earlier requests are on the wire.
+    batch = _Batch(opts, sleep or asyncio.sleep)
+    semaphore = asyncio.Semaphore(opts["concurrency"])
+    results: list[Answer | None] = [None] * len(pairs)
+    bar = _progress(len(pairs), estimate) if progress else None
+
+    async def worker(index: int) -> None:
         label = _label(pairs[index][0])
-        if isinstance(call, GrokError):
-            results[index] = _failed(call, None, label)
-        else:
-            async with semaphore:
+        async with semaphore:
+            call = calls[index] or await asyncio.to_thread(plan_one, pairs[index])
+            if isinstance(call, GrokError):
+                results[index] = _failed(call, None, label)
+            else:
                 try:
                     answer = await batch.run_one(call)
                     answer.item = label
@@ -209,7 +220,7 @@ async def ask_many_async(
             bar.update(1)
             bar.set_postfix_str(f"spent {format_usd(batch.spent)}", refresh=False)
 
-    tasks = [asyncio.ensure_future(worker(i, c)) for i, c in enumerate(calls)]
+    tasks = [asyncio.ensure_future(worker(i)) for i in range(len(pairs))]
     try:
         await asyncio.gather(*tasks)
     except (asyncio.CancelledError, KeyboardInterrupt):
@@ -244,12 +255,13 @@ def _label(image: Any) -> str:
         return type(image).__name__
 
 
-def _progress(total: int, estimate: float) -> Any:
+def _progress(total: int, estimate: float | None) -> Any:
     from tqdm.auto import tqdm
 
     from .render import format_usd
 
-    return tqdm(total=total, desc=f"ask_many (est. {format_usd(estimate)})", unit="img")
+    desc = "ask_many" if estimate is None else f"ask_many (est. {format_usd(estimate)})"
+    return tqdm(total=total, desc=desc, unit="img")
 
 
 def ask_many(

@@ -6,6 +6,7 @@ Options not given explicitly come from the ``GrokVision`` settings (``settings.p
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -151,6 +152,7 @@ class Labelled:
 
 MEMO_SIZE = 64  # prepared images remembered per kernel, by source fingerprint
 _memo: OrderedDict[tuple[Any, ...], PreparedImage] = OrderedDict()
+_lock = threading.Lock()  # ask_many plans items on worker threads
 
 
 def _prepare_one(source: Any, label: str | None, opts: dict[str, Any]) -> list[PreparedImage]:
@@ -161,9 +163,10 @@ def _prepare_one(source: Any, label: str | None, opts: dict[str, Any]) -> list[P
     settings = (opts["tile_rule"], opts["detail"], opts["resize"], opts["fetch_urls"], label)
     fp = fingerprint(source)
     key = (fp, *settings)
-    if fp is not None and key in _memo:
-        _memo.move_to_end(key)
-        return [_memo[key]]
+    with _lock:
+        if fp is not None and key in _memo:
+            _memo.move_to_end(key)
+            return [_memo[key]]
     kwargs = dict(
         rule=opts["tile_rule"],
         detail=opts["detail"],
@@ -177,9 +180,10 @@ def _prepare_one(source: Any, label: str | None, opts: dict[str, Any]) -> list[P
 
         prepared = [prepare(source, label=label, **kwargs)]
     if fp is not None and len(prepared) == 1:
-        _memo[key] = prepared[0]
-        while len(_memo) > MEMO_SIZE:
-            _memo.popitem(last=False)
+        with _lock:
+            _memo[key] = prepared[0]
+            while len(_memo) > MEMO_SIZE:
+                _memo.popitem(last=False)
     return prepared
 
 
@@ -273,9 +277,10 @@ def response_cache(opts: dict[str, Any]) -> ResponseCache:
     from .cache import ResponseCache, default_cache_path
 
     path = str(opts["cache_path"] or default_cache_path())
-    if path not in _caches:
-        _caches[path] = ResponseCache(path)
-    return _caches[path]
+    with _lock:
+        if path not in _caches:
+            _caches[path] = ResponseCache(path)
+        return _caches[path]
 
 
 def _client_for(call: CallPlan) -> Client:
@@ -284,9 +289,10 @@ def _client_for(call: CallPlan) -> Client:
     # The key itself is looked up by the client at each call, so a key set in a
     # running kernel takes effect at once; base URL and timeouts pick the pool.
     key = (call.base_url, float(call.options["timeout_s"]), int(call.options["max_retries"]))
-    if key not in _clients:
-        _clients[key] = Client(base_url=key[0], timeout_s=key[1], max_retries=key[2])
-    return _clients[key]
+    with _lock:
+        if key not in _clients:
+            _clients[key] = Client(base_url=key[0], timeout_s=key[1], max_retries=key[2])
+        return _clients[key]
 
 
 def _from_cache(call: CallPlan) -> Answer | None:
