@@ -206,7 +206,9 @@ async def ask_many_async(
     async def worker(index: int) -> None:
         label = _label(pairs[index][0])
         async with semaphore:
-            call = calls[index] or await asyncio.to_thread(plan_one, pairs[index])
+            call = calls[index]
+            if call is None:
+                call = await asyncio.to_thread(plan_one, pairs[index])
             if isinstance(call, GrokError):
                 results[index] = _failed(call, None, label)
             else:
