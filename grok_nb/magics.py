@@ -294,7 +294,12 @@ class GrokVisionMagics(Magics):
             images = [last.data]
         try:
             explorers = [
-                TileExplorer(img, rule=self.settings.tile_rule, model=self.settings.model)
+                TileExplorer(
+                    getattr(img, "source", img),
+                    rule=self.settings.tile_rule,
+                    model=self.settings.model,
+                    label=getattr(img, "label", None),
+                )
                 for img in images
             ]
         except GrokError as exc:
@@ -333,15 +338,22 @@ class GrokVisionMagics(Magics):
 
     @line_magic
     def grokvision_models(self, line: str = "") -> None:
-        """Vision-capable models and their prices."""
-        from .models import vision_models
+        """Vision-capable models and their prices (from the API; offline, a dated table)."""
+        from .client import Client
+        from .models import language_models
         from .render import models_mimebundle
 
+        client = Client(base_url=self.settings.base_url)
         try:
-            models, source = vision_models(base_url=self.settings.base_url)
+            models = [
+                m for m in language_models(client, refresh=line.strip() == "refresh") if m.vision
+            ]
         except GrokError as exc:
             raise UsageError(str(exc)) from None
-        display(models_mimebundle(models, source), raw=True)
+        finally:
+            client.close()
+        sources = sorted({m.source for m in models}) or ["no models listed"]
+        display(models_mimebundle(models, "; ".join(sources)), raw=True)
 
 
 def load_ipython_extension(ipython: Any) -> None:

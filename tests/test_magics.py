@@ -203,3 +203,47 @@ def test_key_never_in_any_output(shell: InteractiveShell, sim: Any) -> None:
     ans = shell.user_ns["ans"]
     blob = all_text(outputs) + repr(ans) + str(ans.request) + ans._repr_markdown_()
     assert KEY not in blob
+
+
+def test_models_magic_lists_vision_models_with_prices(shell: InteractiveShell, sim: Any) -> None:
+    with capture_output() as captured:
+        shell.run_line_magic("grokvision_models", "")
+    text = all_text([o.data for o in captured.outputs])
+    assert "grok-4-1-fast-non-reasoning" in text and "$0.20" in text
+    assert "language-models" in text  # read from the API, not the fallback table
+
+
+def test_models_magic_offline_falls_back_to_the_dated_table(
+    shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with capture_output() as captured:
+        shell.run_line_magic("grokvision_models", "")
+    text = all_text([o.data for o in captured.outputs])
+    assert "fallback table" in text and "grok-4.3" in text
+
+
+def test_cache_magic_shows_and_clears(shell: InteractiveShell, sim: Any) -> None:
+    shell.user_ns["pic"] = photo()
+    run(shell, "pic", "Cache me.")
+    run(shell, "pic", "Cache me.")
+    with capture_output() as captured:
+        shell.run_line_magic("grokvision_cache", "")
+    assert "1 cached answers" in all_text([o.data for o in captured.outputs])
+    with capture_output() as captured:
+        shell.run_line_magic("grokvision_cache", "clear")
+    assert "Removed 1 cached answer" in all_text([o.data for o in captured.outputs])
+    with pytest.raises(UsageError, match="unknown action"):
+        shell.run_line_magic("grokvision_cache", "shred")
+
+
+def test_tiles_magic_shows_one_explorer_per_image_and_a_total(
+    shell: InteractiveShell, tmp_path: Path
+) -> None:
+    shell.user_ns.update(a=photo(), b=photo(300, 200))
+    with capture_output() as captured:
+        shell.run_line_magic("grokvision_tiles", "a b")
+    text = all_text([o.data for o in captured.outputs])
+    assert "2 images · 3,584 image tokens" in text
+    with pytest.raises(UsageError, match="nope"):
+        shell.run_line_magic("grokvision_tiles", "nope")
