@@ -351,6 +351,10 @@ class Client:
             retries += 1
             self._sleep(delay)
 
+    # The error is raised after the ``except`` block ends, so neither the low-level
+    # exception nor raw response bytes linger in the frame's locals: a verbose
+    # traceback (``%xmode Verbose``) of a grok_nb error shows no unredacted text.
+
     def _post_once(self, call: _Call) -> Answer:
         import httpx
 
@@ -361,15 +365,15 @@ class Client:
             if response.status_code >= 400:
                 raise self._status_error(call, response)
             state.add_completion(self._json(call, response))
+            return self._finish(call, state, None)
         except (httpx.TransportError, StreamBroken) as exc:
-            raise self._transport_error(call, exc, state) from None
-        return self._finish(call, state, None)
+            error = self._transport_error(call, exc, state)
+        raise error
 
     def _stream_once(self, call: _Call, on_delta: OnDelta | None) -> Answer:
         import httpx
 
         state = StreamState()
-        decoder = SSEDecoder()
         http = self._sync_http()
         try:
             with http.stream("POST", call.url, json=call.body, headers=call.headers) as response:
@@ -377,17 +381,24 @@ class Client:
                 if response.status_code >= 400:
                     response.read()
                     raise self._status_error(call, response)
-                for chunk in response.iter_bytes():
-                    for event in decoder.feed(chunk):
-                        self._event(call, state, event, on_delta)
-                for event in decoder.flush():
-                    self._event(call, state, event, on_delta)
+                self._pump(response, call, state, on_delta)
             return self._end_of_stream(call, state)
         except (httpx.TransportError, StreamBroken) as exc:
-            raise self._transport_error(call, exc, state) from None
+            error = self._transport_error(call, exc, state)
         except KeyboardInterrupt as exc:
             exc.partial_answer = self._finish(call, state, "interrupted")  # type: ignore[attr-defined]
             raise
+        raise error
+
+    def _pump(
+        self, response: httpx.Response, call: _Call, state: StreamState, on_delta: OnDelta | None
+    ) -> None:
+        decoder = SSEDecoder()
+        for chunk in response.iter_bytes():
+            for event in decoder.feed(chunk):
+                self._event(call, state, event, on_delta)
+        for event in decoder.flush():
+            self._event(call, state, event, on_delta)
 
     def _get_json(self, path: str) -> Any:
         import httpx
@@ -396,15 +407,15 @@ class Client:
         retries = 0
         while True:
             try:
-                try:
-                    response = self._sync_http().get(call.url, headers=call.headers)
-                    if response.status_code >= 400:
-                        raise self._status_error(call, response)
-                    return self._json(call, response)
-                except (httpx.TransportError, StreamBroken) as exc:
-                    raise self._transport_error(call, exc, StreamState()) from None
-            except GrokError as error:
-                delay = self._retry_or_raise(call, error, retries)
+                response = self._sync_http().get(call.url, headers=call.headers)
+                if response.status_code >= 400:
+                    raise self._status_error(call, response)
+                return self._json(call, response)
+            except (httpx.TransportError, StreamBroken) as exc:
+                error: GrokError = self._transport_error(call, exc, StreamState())
+            except GrokError as exc:
+                error = exc
+            delay = self._retry_or_raise(call, error, retries)
             retries += 1
             self._sleep(delay)
 
@@ -467,9 +478,10 @@ class Client:
             if response.status_code >= 400:
                 raise self._status_error(call, response)
             state.add_completion(self._json(call, response))
+            return self._finish(call, state, None)
         except (httpx.TransportError, StreamBroken) as exc:
-            raise self._transport_error(call, exc, state) from None
-        return self._finish(call, state, None)
+            error = self._transport_error(call, exc, state)
+        raise error
 
     async def _astream_once(self, call: _Call, on_delta: OnDelta | None) -> Answer:
         import asyncio
@@ -477,7 +489,6 @@ class Client:
         import httpx
 
         state = StreamState()
-        decoder = SSEDecoder()
         http = self._async_http()
         try:
             async with http.stream(
@@ -487,17 +498,24 @@ class Client:
                 if response.status_code >= 400:
                     await response.aread()
                     raise self._status_error(call, response)
-                async for chunk in response.aiter_bytes():
-                    for event in decoder.feed(chunk):
-                        self._event(call, state, event, on_delta)
-                for event in decoder.flush():
-                    self._event(call, state, event, on_delta)
+                await self._apump(response, call, state, on_delta)
             return self._end_of_stream(call, state)
         except (httpx.TransportError, StreamBroken) as exc:
-            raise self._transport_error(call, exc, state) from None
+            error = self._transport_error(call, exc, state)
         except (KeyboardInterrupt, asyncio.CancelledError) as exc:
             exc.partial_answer = self._finish(call, state, "interrupted")  # type: ignore[union-attr]
             raise
+        raise error
+
+    async def _apump(
+        self, response: httpx.Response, call: _Call, state: StreamState, on_delta: OnDelta | None
+    ) -> None:
+        decoder = SSEDecoder()
+        async for chunk in response.aiter_bytes():
+            for event in decoder.feed(chunk):
+                self._event(call, state, event, on_delta)
+        for event in decoder.flush():
+            self._event(call, state, event, on_delta)
 
     async def _aget_json(self, path: str) -> Any:
         import httpx
@@ -506,15 +524,15 @@ class Client:
         retries = 0
         while True:
             try:
-                try:
-                    response = await self._async_http().get(call.url, headers=call.headers)
-                    if response.status_code >= 400:
-                        raise self._status_error(call, response)
-                    return self._json(call, response)
-                except (httpx.TransportError, StreamBroken) as exc:
-                    raise self._transport_error(call, exc, StreamState()) from None
-            except GrokError as error:
-                delay = self._retry_or_raise(call, error, retries)
+                response = await self._async_http().get(call.url, headers=call.headers)
+                if response.status_code >= 400:
+                    raise self._status_error(call, response)
+                return self._json(call, response)
+            except (httpx.TransportError, StreamBroken) as exc:
+                error: GrokError = self._transport_error(call, exc, StreamState())
+            except GrokError as exc:
+                error = exc
+            delay = self._retry_or_raise(call, error, retries)
             retries += 1
             await self._asleep(delay)
 

@@ -69,8 +69,9 @@ class _Handler(BaseHTTPRequestHandler):
         for k, v in extra.items():
             self.send_header(k, v)
         self.end_headers()
-        self.wfile.write(body)
+        # recorded before the client can see the response end, so tests never race it
         self.server.sim._record(self.command, self.path, status)
+        self.wfile.write(body)
 
     def _json(self, status: int, obj: Any) -> None:
         self._send(status, json.dumps(obj).encode(), "application/json", {})
@@ -175,8 +176,8 @@ class _Handler(BaseHTTPRequestHandler):
             if fault is not None and fault.kind == "stall" and fault.after_chunks:
                 sim._stop.wait(fault.stall_s)
             if fault is not None and fault.kind in ("reset", "truncate"):
-                self._drop_connection()  # no response at all
                 sim._record(self.command, self.path, 0)
+                self._drop_connection()  # no response at all
                 return
             if fault is not None and fault.kind == "malformed":
                 self._send(200, b'{"id": "broken", "choices": [', "application/json", {})
@@ -200,8 +201,8 @@ class _Handler(BaseHTTPRequestHandler):
         for n, payload in enumerate(payloads):
             if fault is not None and n == at and n < len(reply.pieces):
                 if fault.kind == "reset":
-                    self._drop_connection()
                     sim._record(self.command, self.path, 0)
+                    self._drop_connection()
                     return
                 if fault.kind == "truncate":
                     break
@@ -216,8 +217,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._write_chunk(f"data: {payload}\n\n".encode())
             if delay and n < len(reply.pieces):
                 time.sleep(delay)
-        self._write_chunk(b"")  # the zero-length chunk ends the body
         sim._record(self.command, self.path, 200)
+        self._write_chunk(b"")  # the zero-length chunk ends the body
 
 
 class Simulator:
