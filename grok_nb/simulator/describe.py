@@ -69,7 +69,7 @@ def image_facts(data: bytes) -> ImageFacts:
         raise ValueError(f"the bytes could not be decoded as an image ({exc})") from None
     has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
     small = img.convert("RGB")
-    small.thumbnail((96, 96))
+    small.thumbnail((96, 96), Image.Resampling.NEAREST)  # a sample: no blended edge colours
     mean = tuple(round(v) for v in ImageStat.Stat(small).mean[:3])
     quant = small.quantize(colors=4, method=Image.Quantize.MEDIANCUT)
     palette = quant.getpalette() or []
