@@ -37,6 +37,9 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "grok_nb-simulator"
+    # small SSE writes must leave at once: with Nagle's algorithm each one can wait
+    # ~40 ms for the client's delayed ACK
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
