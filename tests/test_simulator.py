@@ -303,3 +303,39 @@ def test_command_line_runs_the_simulator():
 def test_main_reports_a_busy_port(sim, capsys):
     assert simulator.main(["--port", str(sim.port)]) == 1
     assert f"cannot listen on 127.0.0.1:{sim.port}" in capsys.readouterr().err
+
+
+def test_an_internal_failure_still_answers(sim, monkeypatch):
+    import grok_nb.simulator.server as server
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("oops")
+
+    monkeypatch.setattr(server, "make_reply", broken)
+    response = _post(sim, _body("x"))
+    assert response.status_code == 500
+    assert response.json()["error"] == "grok_nb simulator error: RuntimeError: oops"
+
+
+def test_stop_releases_stalled_and_idle_connections():
+    import threading
+    import time
+
+    s = simulator.serve(faults=[Fault("stall", stall_s=60)])
+    sim = s.__enter__()
+    outcome: list[object] = []
+
+    def call() -> None:
+        try:
+            outcome.append(_post(sim, _body("x")).status_code)
+        except httpx.HTTPError as exc:
+            outcome.append(type(exc).__name__)
+
+    worker = threading.Thread(target=call)
+    worker.start()
+    time.sleep(0.3)  # the request is now stalled inside the server
+    started = time.perf_counter()
+    s.__exit__(None, None, None)
+    worker.join(timeout=10)
+    assert not worker.is_alive() and time.perf_counter() - started < 5
+    assert outcome and outcome[0] != 200
