@@ -122,6 +122,17 @@ class Call:
             if on_delta is not None:
                 on_delta(new)
 
+    def whole(self, state: StreamState, completion: Any, on_delta: OnDelta | None) -> None:
+        """A complete ``chat.completion`` where a stream was expected."""
+        if not isinstance(completion, dict):
+            raise StreamBroken(f"the server sent JSON that is not a completion: {completion!r:.80}")
+        state.add_completion(completion)
+        if state.text:
+            self.first_token = time.perf_counter()
+            state.delivered = True
+            if on_delta is not None:
+                on_delta(state.text)
+
     def end_of_stream(self, state: StreamState) -> Answer:
         if not state.finished:
             raise StreamBroken("the stream ended without [DONE] or a finish reason")

@@ -259,6 +259,10 @@ class Client:
     def _pump(
         self, response: httpx.Response, call: Call, state: StreamState, on_delta: OnDelta | None
     ) -> None:
+        if "json" in response.headers.get("content-type", ""):
+            response.read()  # an endpoint that ignored "stream": one whole completion
+            call.whole(state, call.json(response), on_delta)
+            return
         decoder = SSEDecoder()
         for chunk in response.iter_bytes():
             for event in decoder.feed(chunk):
@@ -376,6 +380,10 @@ class Client:
     async def _apump(
         self, response: httpx.Response, call: Call, state: StreamState, on_delta: OnDelta | None
     ) -> None:
+        if "json" in response.headers.get("content-type", ""):
+            await response.aread()  # an endpoint that ignored "stream": one whole completion
+            call.whole(state, call.json(response), on_delta)
+            return
         decoder = SSEDecoder()
         async for chunk in response.aiter_bytes():
             for event in decoder.feed(chunk):

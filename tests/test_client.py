@@ -302,3 +302,33 @@ def test_one_client_shared_by_threads(sim):
             pool.map(lambda i: client.chat(build_chat_request([f"t{i}"], model=MODEL)), range(8))
         )
     assert all(f"“t{i}”" in a.text for i, a in enumerate(answers))
+
+
+def test_an_endpoint_that_ignores_stream_still_gives_an_answer():
+    import httpx
+
+    completion = {
+        "id": "c1", "object": "chat.completion", "created": 0, "model": "proxy-model",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "whole"},
+                     "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
+    }  # fmt: skip
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert json.loads(request.content)["stream"] is True
+        return httpx.Response(200, json=completion)
+
+    deltas: list[str] = []
+    with Client(api_key=KEY, base_url="http://proxy.test/v1",
+                transport=httpx.MockTransport(handler)) as client:  # fmt: skip
+        answer = client.chat(build_chat_request(["hi"], model=MODEL), on_delta=deltas.append)
+    assert deltas == ["whole"] and answer.text == "whole" and answer.model == "proxy-model"
+    assert answer.usage.total_tokens == 4 and answer.finish_reason == "stop"
+
+    async def main():
+        transport = httpx.MockTransport(handler)
+        async with Client(api_key=KEY, base_url="http://proxy.test/v1",
+                          async_transport=transport) as client:  # fmt: skip
+            return await client.achat(build_chat_request(["hi"], model=MODEL))
+
+    assert asyncio.run(main()).text == "whole"
