@@ -226,7 +226,9 @@ class Client:
 
         state = StreamState()
         try:
-            response = self._sync_http().post(call.url, json=call.body, headers=call.headers)
+            response = self._sync_http().post(
+                call.url, json=call.body, headers=call.headers, timeout=self._timeout()
+            )
             call.request_id = response.headers.get("x-request-id")
             if response.status_code >= 400:
                 raise call.status_error(response)
@@ -242,7 +244,9 @@ class Client:
         state = StreamState()
         http = self._sync_http()
         try:
-            with http.stream("POST", call.url, json=call.body, headers=call.headers) as response:
+            with http.stream(
+                "POST", call.url, json=call.body, headers=call.headers, timeout=self._timeout()
+            ) as response:
                 call.request_id = response.headers.get("x-request-id")
                 if response.status_code >= 400:
                     response.read()
@@ -277,7 +281,9 @@ class Client:
         retries = 0
         while True:
             try:
-                response = self._sync_http().get(call.url, headers=call.headers)
+                response = self._sync_http().get(
+                    call.url, headers=call.headers, timeout=self._timeout()
+                )
                 if response.status_code >= 400:
                     raise call.status_error(response)
                 return call.json(response)
@@ -343,7 +349,9 @@ class Client:
         state = StreamState()
         try:
             http = self._async_http()
-            response = await http.post(call.url, json=call.body, headers=call.headers)
+            response = await http.post(
+                call.url, json=call.body, headers=call.headers, timeout=self._timeout()
+            )
             call.request_id = response.headers.get("x-request-id")
             if response.status_code >= 400:
                 raise call.status_error(response)
@@ -362,7 +370,7 @@ class Client:
         http = self._async_http()
         try:
             async with http.stream(
-                "POST", call.url, json=call.body, headers=call.headers
+                "POST", call.url, json=call.body, headers=call.headers, timeout=self._timeout()
             ) as response:
                 call.request_id = response.headers.get("x-request-id")
                 if response.status_code >= 400:
@@ -398,7 +406,9 @@ class Client:
         retries = 0
         while True:
             try:
-                response = await self._async_http().get(call.url, headers=call.headers)
+                response = await self._async_http().get(
+                    call.url, headers=call.headers, timeout=self._timeout()
+                )
                 if response.status_code >= 400:
                     raise call.status_error(response)
                 return call.json(response)

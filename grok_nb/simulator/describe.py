@@ -49,7 +49,7 @@ class ImageFacts:
     def brightness(self) -> str:
         r, g, b = self.mean
         luma = 0.299 * r + 0.587 * g + 0.114 * b
-        return "dark" if luma < 85 else "light" if luma > 170 else "mid-tone"
+        return "dark" if luma < 60 else "light" if luma > 190 else "mid-tone"
 
 
 def image_facts(data: bytes) -> ImageFacts:
