@@ -85,7 +85,7 @@ def test_bad_input_gets_one_clear_message(kwargs, message):
 
 def test_bad_image_parts_are_named():
     bad = FakeImage()
-    bad.data_url = "/tmp/not-a-url.png"
+    bad.data_url = "pictures/not-a-url.png"
     with pytest.raises(ConfigError, match="image 1: its data_url must be"):
         build_chat_request(["x", bad], model=MODEL)
     odd = FakeImage(detail="medium")
