@@ -21,18 +21,18 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
-from .answer import Answer, cost_from_usage
-from .errors import APIConnectionError, APITimeoutError, GrokError, StructuredOutputError
-from .http_errors import error_for_status, retry_delay
-from .keys import Secret, find_api_key, redact, require_api_key, resolve_base_url
-from .request import parse_structured, redact_request
-from .sse import SSEDecoder, SSEEvent
+from .answer import Answer
+from .call import Call, OnDelta
+from .errors import GrokError, StructuredOutputError
+from .http_errors import retry_delay
+from .keys import Secret, find_api_key, require_api_key, resolve_base_url
+from .sse import SSEDecoder
 from .stream import StreamBroken, StreamState
 
 if TYPE_CHECKING:
@@ -57,52 +57,6 @@ DEFAULT_MAX_RETRIES = 2
 CHAT_PATH = "/chat/completions"
 
 logger = logging.getLogger("grok_nb.client")
-
-OnDelta = Callable[[str], None]
-
-
-class _Headers(dict[str, str]):
-    """Request headers whose repr hides the Authorization value (verbose tracebacks)."""
-
-    def __repr__(self) -> str:
-        return repr({k: ("Bearer ***" if k == "Authorization" else v) for k, v in self.items()})
-
-
-def _headers(key: str) -> _Headers:
-    return _Headers(
-        {
-            "Authorization": f"Bearer {key}",
-            "Accept": "application/json, text/event-stream",
-            "User-Agent": f"grok-nb/{__version__}",
-        }
-    )
-
-
-class _Call:
-    """One logical call, across its attempts."""
-
-    __slots__ = (
-        "body", "first_token", "headers", "redacted", "request_id", "schema", "secret", "started",
-        "url",
-    )  # fmt: skip
-
-    def __init__(self, url: str, secret: Secret, body: dict[str, Any], schema: Any) -> None:
-        self.url = url
-        self.secret = secret
-        self.headers = _headers(secret.get())
-        self.body = body
-        self.schema = schema
-        self.redacted = redact_request(body) if "messages" in body else None
-        self.started = time.perf_counter()
-        self.first_token: float | None = None
-        self.request_id: str | None = None
-
-    @property
-    def host(self) -> str:
-        return self.url.split("/")[2]
-
-    def __repr__(self) -> str:
-        return f"<grok_nb call {self.url}>"
 
 
 class Client:
@@ -131,6 +85,7 @@ class Client:
         self._async_transport = async_transport
         self._rng = rng or random.random
         self._http: httpx.Client | None = None
+        self._http_lock = threading.Lock()  # threads sharing a client share one pool
         self._ahttp: httpx.AsyncClient | None = None
         self._ahttp_loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
 
@@ -149,11 +104,12 @@ class Client:
         return httpx.Timeout(self.timeout_s, connect=min(DEFAULT_CONNECT_TIMEOUT_S, self.timeout_s))
 
     def _sync_http(self) -> httpx.Client:
-        if self._http is None or self._http.is_closed:
-            import httpx
+        with self._http_lock:
+            if self._http is None or self._http.is_closed:
+                import httpx
 
-            self._http = httpx.Client(timeout=self._timeout(), transport=self._transport)
-        return self._http
+                self._http = httpx.Client(timeout=self._timeout(), transport=self._transport)
+            return self._http
 
     def _async_http(self) -> httpx.AsyncClient:
         import asyncio
@@ -216,15 +172,15 @@ class Client:
 
     # -- shared pieces -------------------------------------------------------------------
 
-    def _start(self, path: str, body: dict[str, Any] | None = None, schema: Any = None) -> _Call:
-        call = _Call(self.base_url + path, self._secret(), body or {}, schema)
+    def _start(self, path: str, body: dict[str, Any] | None = None, schema: Any = None) -> Call:
+        call = Call(self.base_url + path, self._secret(), body or {}, schema, self.timeout_s)
         if body is not None:
             logger.debug(
                 "POST %s model=%s stream=%s", call.url, body.get("model"), bool(body.get("stream"))
             )
         return call
 
-    def _retry_or_raise(self, call: _Call, error: GrokError, retries: int) -> float:
+    def _retry_or_raise(self, call: Call, error: GrokError, retries: int) -> float:
         delay = retry_delay(error, retries, self.max_retries, self._rng)
         if delay is None:
             if retries and hasattr(error, "add_note"):
@@ -239,96 +195,6 @@ class Client:
             self.max_retries, delay,
         )  # fmt: skip
         return delay
-
-    def _status_error(self, call: _Call, response: httpx.Response) -> GrokError:
-        return error_for_status(
-            response.status_code, response.text, response.headers, url=call.url,
-            secrets=(call.secret,),
-        )  # fmt: skip
-
-    def _transport_error(self, call: _Call, exc: Exception, state: StreamState) -> GrokError:
-        import httpx
-
-        timeout = isinstance(exc, httpx.TimeoutException)
-        if timeout:
-            reason = f"no data for {self.timeout_s:g} s ({type(exc).__name__})"
-        else:
-            reason = str(exc) or type(exc).__name__
-        reason = redact(reason, (call.secret,))
-        cls = APITimeoutError if timeout else APIConnectionError
-        answer = self._finish(call, state, "incomplete")
-        if state.delivered:
-            error = cls(
-                f"the connection to {call.host} broke after {len(answer.text)} characters of "
-                f"the answer: {reason}. The partial answer is on this error's .answer",
-                answer=answer,
-            )
-        elif isinstance(exc, StreamBroken):
-            error = cls(f"{call.host}: {reason}", answer=answer)
-        else:
-            hint = "" if timeout else " (check the network and XAI_BASE_URL)"
-            error = cls(f"could not get an answer from {call.host}: {reason}{hint}", answer=answer)
-        error.after_first_token = state.delivered  # type: ignore[attr-defined]
-        return error
-
-    def _event(
-        self, call: _Call, state: StreamState, event: SSEEvent, on_delta: OnDelta | None
-    ) -> None:
-        if state.done:
-            return  # anything after [DONE] is ignored; the body is drained to reuse the socket
-        if event.event == "error":
-            raise StreamBroken(f"the server reported an error mid-answer: {event.data[:200]}")
-        new = state.add_data(event.data)
-        if new:
-            if call.first_token is None:
-                call.first_token = time.perf_counter()
-            state.delivered = True
-            if on_delta is not None:
-                on_delta(new)
-
-    def _end_of_stream(self, call: _Call, state: StreamState) -> Answer:
-        if not state.finished:
-            raise StreamBroken("the stream ended without [DONE] or a finish reason")
-        return self._finish(call, state, None)
-
-    def _finish(self, call: _Call, state: StreamState, override: str | None) -> Answer:
-        usage = state.usage
-        model = state.model or str(call.body.get("model", ""))
-        finish = override or state.finish_reason or ("stop" if state.done else None)
-        answer = Answer(
-            text=state.text,
-            usage=usage,
-            cost_usd=cost_from_usage(usage, model),
-            model=model,
-            latency_s=time.perf_counter() - call.started,
-            first_token_s=None if call.first_token is None else call.first_token - call.started,
-            finish_reason=finish,
-            request=call.redacted,
-            request_id=call.request_id,
-            id=state.id,
-            reasoning=state.reasoning,
-        )
-        if override is None:
-            logger.debug(
-                "answer from %s: %d chars, finish=%s, %.3f s",
-                answer.model, len(answer.text), finish, answer.latency_s,
-            )  # fmt: skip
-            if call.schema is not None:
-                try:
-                    answer.parsed = parse_structured(answer.text, call.schema)
-                except StructuredOutputError as exc:
-                    exc.answer = answer
-                    raise
-        return answer
-
-    def _json(self, call: _Call, response: httpx.Response) -> Any:
-        try:
-            return response.json()
-        except ValueError:
-            raise StreamBroken(
-                f"the server answered HTTP {response.status_code} with something that is not "
-                f"JSON: {response.text[:80]!r}"
-            ) from None
 
     # -- sync --------------------------------------------------------------------------
 
@@ -351,43 +217,62 @@ class Client:
             retries += 1
             self._sleep(delay)
 
-    def _post_once(self, call: _Call) -> Answer:
+    # The error is raised after the ``except`` block ends, so neither the low-level
+    # exception nor raw response bytes linger in the frame's locals: a verbose
+    # traceback (``%xmode Verbose``) of a grok_nb error shows no unredacted text.
+
+    def _post_once(self, call: Call) -> Answer:
         import httpx
 
         state = StreamState()
         try:
-            response = self._sync_http().post(call.url, json=call.body, headers=call.headers)
+            response = self._sync_http().post(
+                call.url, json=call.body, headers=call.headers, timeout=self._timeout()
+            )
             call.request_id = response.headers.get("x-request-id")
             if response.status_code >= 400:
-                raise self._status_error(call, response)
-            state.add_completion(self._json(call, response))
+                raise call.status_error(response)
+            state.add_completion(call.json(response))
+            return call.finish(state, None)
         except (httpx.TransportError, StreamBroken) as exc:
-            raise self._transport_error(call, exc, state) from None
-        return self._finish(call, state, None)
+            error = call.transport_error(exc, state)
+        raise error
 
-    def _stream_once(self, call: _Call, on_delta: OnDelta | None) -> Answer:
+    def _stream_once(self, call: Call, on_delta: OnDelta | None) -> Answer:
         import httpx
 
         state = StreamState()
-        decoder = SSEDecoder()
         http = self._sync_http()
         try:
-            with http.stream("POST", call.url, json=call.body, headers=call.headers) as response:
+            with http.stream(
+                "POST", call.url, json=call.body, headers=call.headers, timeout=self._timeout()
+            ) as response:
                 call.request_id = response.headers.get("x-request-id")
                 if response.status_code >= 400:
                     response.read()
-                    raise self._status_error(call, response)
-                for chunk in response.iter_bytes():
-                    for event in decoder.feed(chunk):
-                        self._event(call, state, event, on_delta)
-                for event in decoder.flush():
-                    self._event(call, state, event, on_delta)
-            return self._end_of_stream(call, state)
+                    raise call.status_error(response)
+                self._pump(response, call, state, on_delta)
+            return call.end_of_stream(state)
         except (httpx.TransportError, StreamBroken) as exc:
-            raise self._transport_error(call, exc, state) from None
+            error = call.transport_error(exc, state)
         except KeyboardInterrupt as exc:
-            exc.partial_answer = self._finish(call, state, "interrupted")  # type: ignore[attr-defined]
+            exc.partial_answer = call.finish(state, "interrupted")  # type: ignore[attr-defined]
             raise
+        raise error
+
+    def _pump(
+        self, response: httpx.Response, call: Call, state: StreamState, on_delta: OnDelta | None
+    ) -> None:
+        if "json" in response.headers.get("content-type", ""):
+            response.read()  # an endpoint that ignored "stream": one whole completion
+            call.whole(state, call.json(response), on_delta)
+            return
+        decoder = SSEDecoder()
+        for chunk in response.iter_bytes():
+            for event in decoder.feed(chunk):
+                call.event(state, event, on_delta)
+        for event in decoder.flush():
+            call.event(state, event, on_delta)
 
     def _get_json(self, path: str) -> Any:
         import httpx
@@ -396,15 +281,17 @@ class Client:
         retries = 0
         while True:
             try:
-                try:
-                    response = self._sync_http().get(call.url, headers=call.headers)
-                    if response.status_code >= 400:
-                        raise self._status_error(call, response)
-                    return self._json(call, response)
-                except (httpx.TransportError, StreamBroken) as exc:
-                    raise self._transport_error(call, exc, StreamState()) from None
-            except GrokError as error:
-                delay = self._retry_or_raise(call, error, retries)
+                response = self._sync_http().get(
+                    call.url, headers=call.headers, timeout=self._timeout()
+                )
+                if response.status_code >= 400:
+                    raise call.status_error(response)
+                return call.json(response)
+            except (httpx.TransportError, StreamBroken) as exc:
+                error: GrokError = call.transport_error(exc, StreamState())
+            except GrokError as exc:
+                error = exc
+            delay = self._retry_or_raise(call, error, retries)
             retries += 1
             self._sleep(delay)
 
@@ -456,48 +343,61 @@ class Client:
             retries += 1
             await self._asleep(delay)
 
-    async def _apost_once(self, call: _Call) -> Answer:
+    async def _apost_once(self, call: Call) -> Answer:
         import httpx
 
         state = StreamState()
         try:
             http = self._async_http()
-            response = await http.post(call.url, json=call.body, headers=call.headers)
+            response = await http.post(
+                call.url, json=call.body, headers=call.headers, timeout=self._timeout()
+            )
             call.request_id = response.headers.get("x-request-id")
             if response.status_code >= 400:
-                raise self._status_error(call, response)
-            state.add_completion(self._json(call, response))
+                raise call.status_error(response)
+            state.add_completion(call.json(response))
+            return call.finish(state, None)
         except (httpx.TransportError, StreamBroken) as exc:
-            raise self._transport_error(call, exc, state) from None
-        return self._finish(call, state, None)
+            error = call.transport_error(exc, state)
+        raise error
 
-    async def _astream_once(self, call: _Call, on_delta: OnDelta | None) -> Answer:
+    async def _astream_once(self, call: Call, on_delta: OnDelta | None) -> Answer:
         import asyncio
 
         import httpx
 
         state = StreamState()
-        decoder = SSEDecoder()
         http = self._async_http()
         try:
             async with http.stream(
-                "POST", call.url, json=call.body, headers=call.headers
+                "POST", call.url, json=call.body, headers=call.headers, timeout=self._timeout()
             ) as response:
                 call.request_id = response.headers.get("x-request-id")
                 if response.status_code >= 400:
                     await response.aread()
-                    raise self._status_error(call, response)
-                async for chunk in response.aiter_bytes():
-                    for event in decoder.feed(chunk):
-                        self._event(call, state, event, on_delta)
-                for event in decoder.flush():
-                    self._event(call, state, event, on_delta)
-            return self._end_of_stream(call, state)
+                    raise call.status_error(response)
+                await self._apump(response, call, state, on_delta)
+            return call.end_of_stream(state)
         except (httpx.TransportError, StreamBroken) as exc:
-            raise self._transport_error(call, exc, state) from None
+            error = call.transport_error(exc, state)
         except (KeyboardInterrupt, asyncio.CancelledError) as exc:
-            exc.partial_answer = self._finish(call, state, "interrupted")  # type: ignore[union-attr]
+            exc.partial_answer = call.finish(state, "interrupted")  # type: ignore[union-attr]
             raise
+        raise error
+
+    async def _apump(
+        self, response: httpx.Response, call: Call, state: StreamState, on_delta: OnDelta | None
+    ) -> None:
+        if "json" in response.headers.get("content-type", ""):
+            await response.aread()  # an endpoint that ignored "stream": one whole completion
+            call.whole(state, call.json(response), on_delta)
+            return
+        decoder = SSEDecoder()
+        async for chunk in response.aiter_bytes():
+            for event in decoder.feed(chunk):
+                call.event(state, event, on_delta)
+        for event in decoder.flush():
+            call.event(state, event, on_delta)
 
     async def _aget_json(self, path: str) -> Any:
         import httpx
@@ -506,15 +406,17 @@ class Client:
         retries = 0
         while True:
             try:
-                try:
-                    response = await self._async_http().get(call.url, headers=call.headers)
-                    if response.status_code >= 400:
-                        raise self._status_error(call, response)
-                    return self._json(call, response)
-                except (httpx.TransportError, StreamBroken) as exc:
-                    raise self._transport_error(call, exc, StreamState()) from None
-            except GrokError as error:
-                delay = self._retry_or_raise(call, error, retries)
+                response = await self._async_http().get(
+                    call.url, headers=call.headers, timeout=self._timeout()
+                )
+                if response.status_code >= 400:
+                    raise call.status_error(response)
+                return call.json(response)
+            except (httpx.TransportError, StreamBroken) as exc:
+                error: GrokError = call.transport_error(exc, StreamState())
+            except GrokError as exc:
+                error = exc
+            delay = self._retry_or_raise(call, error, retries)
             retries += 1
             await self._asleep(delay)
 

@@ -9,7 +9,6 @@ spent credits (xAI answers 429 mentioning credits or the spending limit).
 
 from __future__ import annotations
 
-import email.utils
 import json
 import random
 import time
@@ -119,9 +118,12 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
         return max(float(value), 0.0)
     except ValueError:
         pass
-    parsed = email.utils.parsedate_to_datetime(value) if value else None
-    if parsed is None:
-        return None
+    import email.utils  # rare path: keep `import grok_nb.client` light
+
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None  # unreadable: fall back to our own backoff
     return max(parsed.timestamp() - time.time(), 0.0)
 
 

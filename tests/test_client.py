@@ -14,11 +14,12 @@ from client_fixtures import (  # noqa: F401  (fixtures)
     scan_for_key,
     sim_fixture,
 )
+from pydantic import BaseModel, Field
 
 from grok_nb import simulator
 from grok_nb.answer import Usage
 from grok_nb.client import Client
-from grok_nb.errors import MissingKeyError
+from grok_nb.errors import MissingKeyError, StructuredOutputError
 from grok_nb.pricing import price_for
 from grok_nb.request import build_chat_request
 from grok_nb.tiling import plan
@@ -219,3 +220,115 @@ def test_language_models_fall_back_offline(isolated_env):
         base = s.base_url
     stale = models.language_models(Client(api_key=KEY, base_url=base, max_retries=0))
     assert "grok-code-fast-1" in {p.model for p in stale}
+
+
+class Caption(BaseModel):
+    caption: str
+    colours: list[str]
+    confidence: float | None = None
+
+
+class Strict(BaseModel):
+    word: str = Field(max_length=3)  # stripped from the request, checked on the answer
+
+
+def test_structured_output_pydantic_and_dict(sim):
+    with _client(sim) as client:
+        body = build_chat_request(["x", FakeImage()], model=MODEL, schema=Caption)
+        answer = client.chat(body, schema=Caption)
+        assert isinstance(answer.parsed, Caption)
+        assert answer.parsed.caption == "simulated caption"
+        schema = {"type": "object", "properties": {"n": {"type": "integer", "minimum": 2}}}
+        plain = build_chat_request(["x"], model=MODEL, schema=schema, stream=False)
+        assert client.chat(plain, schema=schema).parsed == {"n": 2}
+        with pytest.raises(StructuredOutputError, match="does not match Strict: word") as info:
+            client.chat(build_chat_request(["x"], model=MODEL, schema=Strict), schema=Strict)
+        assert info.value.answer.text == '{"word": "simulated word"}'
+        assert info.value.answer.usage is not None  # the call was billed: keep its usage
+    assert "maxLength" not in json.dumps(sim.requests[-1]["response_format"])
+
+
+def test_async_listings_and_latency():
+    async def main(base: str):
+        async with Client(api_key=KEY, base_url=base) as client:
+            return await client.amodels(), await client.alanguage_models(refresh=True)
+
+    with simulator.serve(latency_s=0.2) as s:
+        ids, listing = asyncio.run(main(s.base_url))
+        with _client(s) as client:
+            answer = client.chat(build_chat_request(["hi"], model=MODEL))
+    assert "grok-4.3" in ids and any(p.vision for p in listing)
+    assert answer.first_token_s >= 0.2
+
+
+def test_retries_are_logged_without_secrets(sim, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="grok_nb.client")
+    sim.inject("503")
+    with Client(api_key=KEY, base_url=sim.base_url, sleep=lambda s: None) as client:
+        client.chat(build_chat_request(["hi"], model=MODEL))
+    messages = [r.getMessage() for r in caplog.records if r.name == "grok_nb.client"]
+    assert any("HTTP 503 from 127.0.0.1" in m and "retry 1 of 2" in m for m in messages)
+    scan_for_key(*messages)
+
+
+def test_simulator_does_not_import_the_client():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import grok_nb
+
+    code = (
+        "import sys, grok_nb.simulator as s\n"
+        "with s.serve() as sim: pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('grok_nb')))"
+    )
+    env = {"PYTHONPATH": str(Path(grok_nb.__file__).resolve().parents[1])}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert "grok_nb.tiles" in out.stdout and "grok_nb.client" not in out.stdout
+    assert "grok_nb.keys" not in out.stdout and "httpx" not in out.stdout
+
+
+def test_one_client_shared_by_threads(sim):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with _client(sim) as client, ThreadPoolExecutor(4) as pool:
+        answers = list(
+            pool.map(lambda i: client.chat(build_chat_request([f"t{i}"], model=MODEL)), range(8))
+        )
+    assert all(f"“t{i}”" in a.text for i, a in enumerate(answers))
+
+
+def test_an_endpoint_that_ignores_stream_still_gives_an_answer():
+    import httpx
+
+    completion = {
+        "id": "c1", "object": "chat.completion", "created": 0, "model": "proxy-model",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "whole"},
+                     "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
+    }  # fmt: skip
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert json.loads(request.content)["stream"] is True
+        return httpx.Response(200, json=completion)
+
+    deltas: list[str] = []
+    with Client(api_key=KEY, base_url="http://proxy.test/v1",
+                transport=httpx.MockTransport(handler)) as client:  # fmt: skip
+        answer = client.chat(build_chat_request(["hi"], model=MODEL), on_delta=deltas.append)
+    assert deltas == ["whole"] and answer.text == "whole" and answer.model == "proxy-model"
+    assert answer.usage.total_tokens == 4 and answer.finish_reason == "stop"
+
+    async def main():
+        transport = httpx.MockTransport(handler)
+        async with Client(api_key=KEY, base_url="http://proxy.test/v1",
+                          async_transport=transport) as client:  # fmt: skip
+            return await client.achat(build_chat_request(["hi"], model=MODEL))
+
+    assert asyncio.run(main()).text == "whole"

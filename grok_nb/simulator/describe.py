@@ -49,7 +49,7 @@ class ImageFacts:
     def brightness(self) -> str:
         r, g, b = self.mean
         luma = 0.299 * r + 0.587 * g + 0.114 * b
-        return "dark" if luma < 85 else "light" if luma > 170 else "mid-tone"
+        return "dark" if luma < 60 else "light" if luma > 190 else "mid-tone"
 
 
 def image_facts(data: bytes) -> ImageFacts:
@@ -69,7 +69,7 @@ def image_facts(data: bytes) -> ImageFacts:
         raise ValueError(f"the bytes could not be decoded as an image ({exc})") from None
     has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
     small = img.convert("RGB")
-    small.thumbnail((96, 96))
+    small.thumbnail((96, 96), Image.Resampling.NEAREST)  # a sample: no blended edge colours
     mean = tuple(round(v) for v in ImageStat.Stat(small).mean[:3])
     quant = small.quantize(colors=4, method=Image.Quantize.MEDIANCUT)
     palette = quant.getpalette() or []

@@ -28,6 +28,10 @@ logger = logging.getLogger("grok_nb.simulator")
 MAX_BODY_BYTES = 64 * 1024 * 1024
 
 
+class _Stopped(Exception):
+    """The simulator was stopped while a request waited: drop it without an answer."""
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # stalled handlers must not hold up stop()
@@ -37,7 +41,20 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "grok_nb-simulator"
+    # small SSE writes must leave at once: with Nagle's algorithm each one can wait
+    # ~40 ms for the client's delayed ACK
+    disable_nagle_algorithm = True
+    timeout = 120  # idle keep-alive connections are closed after two minutes
     server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.sim._connections.add(self.connection)
+
+    def finish(self) -> None:
+        self.server.sim._connections.discard(self.connection)
+        with suppress(OSError):
+            super().finish()
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s " + format, self.address_string(), *args)
@@ -69,8 +86,9 @@ class _Handler(BaseHTTPRequestHandler):
         for k, v in extra.items():
             self.send_header(k, v)
         self.end_headers()
-        self.wfile.write(body)
+        # recorded before the client can see the response end, so tests never race it
         self.server.sim._record(self.command, self.path, status)
+        self.wfile.write(body)
 
     def _json(self, status: int, obj: Any) -> None:
         self._send(status, json.dumps(obj).encode(), "application/json", {})
@@ -82,6 +100,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _write_chunk(self, data: bytes) -> None:
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.flush()
+
+    def _wait(self, sim: Simulator, seconds: float) -> None:
+        if sim._stop.wait(seconds):
+            raise _Stopped
 
     def _drop_connection(self) -> None:
         self.wfile.flush()
@@ -108,6 +130,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(exc.status, exc.message, exc.shape)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client went away (a timeout, an interrupt)
+        except _Stopped:
+            self._drop_connection()
+        except Exception as exc:  # a simulator bug must still answer, not hang the client
+            logger.exception("grok_nb simulator failed on %s %s", self.command, path)
+            self.close_connection = True
+            with suppress(OSError):
+                self._error(500, f"grok_nb simulator error: {type(exc).__name__}: {exc}")
 
     def _auth(self, sim: Simulator) -> None:
         value = self.headers.get("Authorization") or ""
@@ -136,7 +165,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and self._early_fault(fault, sim):
             return
         if sim.latency_s:
-            sim._stop.wait(sim.latency_s)
+            self._wait(sim, sim.latency_s)
         handler(sim, path, raw, fault)
 
     def _early_fault(self, fault: Fault, sim: Simulator) -> bool:
@@ -148,7 +177,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(fault.status, fault.error_message(), fault.shape, extra)
             return True
         if fault.kind == "stall" and fault.after_chunks == 0:
-            sim._stop.wait(fault.stall_s)
+            self._wait(sim, fault.stall_s)
         return False
 
     def _models(self, sim: Simulator, path: str, raw: bytes, fault: Fault | None) -> None:
@@ -175,10 +204,10 @@ class _Handler(BaseHTTPRequestHandler):
             sim.usages.append(reply.usage())  # what this reply bills, for tests to compare
         if not chat.stream:
             if fault is not None and fault.kind == "stall" and fault.after_chunks:
-                sim._stop.wait(fault.stall_s)
+                self._wait(sim, fault.stall_s)
             if fault is not None and fault.kind in ("reset", "truncate"):
-                self._drop_connection()  # no response at all
                 sim._record(self.command, self.path, 0)
+                self._drop_connection()  # no response at all
                 return
             if fault is not None and fault.kind == "malformed":
                 self._send(200, b'{"id": "broken", "choices": [', "application/json", {})
@@ -202,8 +231,8 @@ class _Handler(BaseHTTPRequestHandler):
         for n, payload in enumerate(payloads):
             if fault is not None and n == at and n < len(reply.pieces):
                 if fault.kind == "reset":
-                    self._drop_connection()
                     sim._record(self.command, self.path, 0)
+                    self._drop_connection()
                     return
                 if fault.kind == "truncate":
                     break
@@ -214,12 +243,12 @@ class _Handler(BaseHTTPRequestHandler):
                     event = json.dumps({"error": {"message": message, "code": "internal"}})
                     self._write_chunk(f"data: {event}\n\n".encode())
                 elif fault.kind == "stall":
-                    sim._stop.wait(fault.stall_s)
+                    self._wait(sim, fault.stall_s)
             self._write_chunk(f"data: {payload}\n\n".encode())
             if delay and n < len(reply.pieces):
                 time.sleep(delay)
-        self._write_chunk(b"")  # the zero-length chunk ends the body
         sim._record(self.command, self.path, 200)
+        self._write_chunk(b"")  # the zero-length chunk ends the body
 
 
 class Simulator:
@@ -228,7 +257,6 @@ class Simulator:
     def __init__(
         self,
         *,
-        host: str = "127.0.0.1",
         port: int = 0,
         rule: str = DEFAULT_RULE,
         latency_s: float = 0.0,
@@ -253,7 +281,8 @@ class Simulator:
         self._stop = threading.Event()
         for f in faults or ():
             self.inject(f)
-        self._server = _Server((host, port), _Handler)
+        self._connections: set[socket.socket] = set()
+        self._server = _Server(("127.0.0.1", port), _Handler)  # loopback only, always
         self._server.sim = self
         self._thread: threading.Thread | None = None
 
@@ -296,9 +325,14 @@ class Simulator:
         return self
 
     def stop(self) -> None:
+        """Stop listening and close open connections (stalled handlers wake up too)."""
         self._stop.set()
-        self._server.shutdown()
+        if self._thread is not None:
+            self._server.shutdown()
         self._server.server_close()
+        for conn in list(self._connections):
+            with suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
 
     def __enter__(self) -> Simulator:
         return self.start()

@@ -1,0 +1,178 @@
+"""One call to the API across its attempts, and the ``Answer`` it builds.
+
+``Call`` holds what every attempt shares (URL, headers with the key, the body and
+its redacted copy, timings) and turns what came back (a ``StreamState``, an error
+response, a broken connection) into an ``Answer`` or a grok_nb error. The client
+(``client.py``) does the I/O, sync and async, around it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from . import __version__
+from .answer import Answer, cost_from_usage
+from .errors import APIConnectionError, APITimeoutError, GrokError, StructuredOutputError
+from .http_errors import error_for_status
+from .keys import Secret, redact
+from .request import parse_structured, redact_request
+from .sse import SSEEvent
+from .stream import StreamBroken, StreamState
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["Call", "OnDelta"]
+
+logger = logging.getLogger("grok_nb.client")
+
+OnDelta = Callable[[str], None]
+
+
+class _Headers(dict[str, str]):
+    """Request headers whose repr hides the Authorization value (verbose tracebacks)."""
+
+    def __repr__(self) -> str:
+        return repr({k: ("Bearer ***" if k == "Authorization" else v) for k, v in self.items()})
+
+
+def _headers(key: str) -> _Headers:
+    return _Headers(
+        {
+            "Authorization": f"Bearer {key}",
+            "Accept": "application/json, text/event-stream",
+            "User-Agent": f"grok-nb/{__version__}",
+        }
+    )
+
+
+class Call:
+    """One logical call, across its attempts."""
+
+    __slots__ = (
+        "body", "first_token", "headers", "redacted", "request_id", "schema", "secret", "started",
+        "timeout_s", "url",
+    )  # fmt: skip
+
+    def __init__(
+        self, url: str, secret: Secret, body: dict[str, Any], schema: Any, timeout_s: float
+    ) -> None:
+        self.url = url
+        self.secret = secret
+        self.headers = _headers(secret.get())
+        self.body = body
+        self.schema = schema
+        self.timeout_s = timeout_s
+        self.redacted = redact_request(body) if "messages" in body else None
+        self.started = time.perf_counter()
+        self.first_token: float | None = None
+        self.request_id: str | None = None
+
+    @property
+    def host(self) -> str:
+        return self.url.split("/")[2]
+
+    def __repr__(self) -> str:
+        return f"<grok_nb call {self.url}>"
+
+    def status_error(self, response: httpx.Response) -> GrokError:
+        return error_for_status(
+            response.status_code, response.text, response.headers, url=self.url,
+            secrets=(self.secret,),
+        )  # fmt: skip
+
+    def transport_error(self, exc: Exception, state: StreamState) -> GrokError:
+        import httpx
+
+        timeout = isinstance(exc, httpx.TimeoutException)
+        if timeout:
+            reason = f"no data for {self.timeout_s:g} s ({type(exc).__name__})"
+        else:
+            reason = str(exc) or type(exc).__name__
+        reason = redact(reason, (self.secret,))
+        cls = APITimeoutError if timeout else APIConnectionError
+        answer = self.finish(state, "incomplete")
+        if state.delivered:
+            error = cls(
+                f"the connection to {self.host} broke after {len(answer.text)} characters of "
+                f"the answer: {reason}. The partial answer is on this error's .answer",
+                answer=answer,
+            )
+        elif isinstance(exc, StreamBroken):
+            error = cls(f"{self.host}: {reason}", answer=answer)
+        else:
+            hint = "" if timeout else " (check the network and XAI_BASE_URL)"
+            error = cls(f"could not get an answer from {self.host}: {reason}{hint}", answer=answer)
+        error.after_first_token = state.delivered  # type: ignore[attr-defined]
+        return error
+
+    def event(self, state: StreamState, event: SSEEvent, on_delta: OnDelta | None) -> None:
+        if state.done:
+            return  # anything after [DONE] is ignored; the body is drained to reuse the socket
+        if event.event == "error":
+            raise StreamBroken(f"the server reported an error mid-answer: {event.data[:200]}")
+        new = state.add_data(event.data)
+        if new:
+            if self.first_token is None:
+                self.first_token = time.perf_counter()
+            state.delivered = True
+            if on_delta is not None:
+                on_delta(new)
+
+    def whole(self, state: StreamState, completion: Any, on_delta: OnDelta | None) -> None:
+        """A complete ``chat.completion`` where a stream was expected."""
+        if not isinstance(completion, dict):
+            raise StreamBroken(f"the server sent JSON that is not a completion: {completion!r:.80}")
+        state.add_completion(completion)
+        if state.text:
+            self.first_token = time.perf_counter()
+            state.delivered = True
+            if on_delta is not None:
+                on_delta(state.text)
+
+    def end_of_stream(self, state: StreamState) -> Answer:
+        if not state.finished:
+            raise StreamBroken("the stream ended without [DONE] or a finish reason")
+        return self.finish(state, None)
+
+    def finish(self, state: StreamState, override: str | None) -> Answer:
+        usage = state.usage
+        model = state.model or str(self.body.get("model", ""))
+        finish = override or state.finish_reason or ("stop" if state.done else None)
+        answer = Answer(
+            text=state.text,
+            usage=usage,
+            cost_usd=cost_from_usage(usage, model),
+            model=model,
+            latency_s=time.perf_counter() - self.started,
+            first_token_s=None if self.first_token is None else self.first_token - self.started,
+            finish_reason=finish,
+            request=self.redacted,
+            request_id=self.request_id,
+            id=state.id,
+            reasoning=state.reasoning,
+        )
+        if override is None:
+            logger.debug(
+                "answer from %s: %d chars, finish=%s, %.3f s",
+                answer.model, len(answer.text), finish, answer.latency_s,
+            )  # fmt: skip
+            if self.schema is not None:
+                try:
+                    answer.parsed = parse_structured(answer.text, self.schema)
+                except StructuredOutputError as exc:
+                    exc.answer = answer
+                    raise
+        return answer
+
+    def json(self, response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise StreamBroken(
+                f"the server answered HTTP {response.status_code} with something that is not "
+                f"JSON: {response.text[:80]!r}"
+            ) from None
