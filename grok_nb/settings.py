@@ -47,7 +47,8 @@ class GrokVision(SingletonConfigurable):
     max_cost_usd = Float(
         None, allow_none=True, help="Refuse a call whose estimated cost is above this."
     ).tag(config=True)
-    timeout_s = Float(60.0, help="Seconds to wait for the server before giving up.").tag(
+    # reasoning models may think for minutes between streamed chunks
+    timeout_s = Float(180.0, help="Seconds to wait for the server before giving up.").tag(
         config=True
     )
     max_retries = Int(2, help="Retries on connection errors, 408/409/429/5xx.").tag(config=True)

@@ -290,7 +290,7 @@ def test_simulator_does_not_import_the_client():
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
     )
     assert out.returncode == 0, out.stderr
-    assert "grok_nb.tiles" in out.stdout and "grok_nb.client" not in out.stdout
+    assert "grok_nb.tiling" in out.stdout and "grok_nb.client" not in out.stdout
     assert "grok_nb.keys" not in out.stdout and "httpx" not in out.stdout
 
 

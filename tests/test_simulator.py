@@ -20,7 +20,7 @@ import grok_nb
 from grok_nb import simulator
 from grok_nb.simulator import Fault
 from grok_nb.simulator.jsonfill import instance_for
-from grok_nb.tiles import plan
+from grok_nb.tiling import plan
 
 AUTH = {"Authorization": "Bearer any-key"}
 
