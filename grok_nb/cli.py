@@ -87,12 +87,6 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     return 0 if report.verdict else 1
 
 
-def _cmd_simulate(args: argparse.Namespace) -> int:
-    from .simulator import main as simulate
-
-    return int(simulate(args.rest))
-
-
 def build_parser() -> argparse.ArgumentParser:
     from .pricing import DEFAULT_MODEL
     from .tiling import DEFAULT_RULE, DETAILS, RULES
@@ -121,12 +115,16 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-m", "--model", default=None)
     c.set_defaults(func=_cmd_calibrate)
     s = sub.add_parser("simulate", help="run the offline xAI-compatible simulator", add_help=False)
-    s.add_argument("rest", nargs=argparse.REMAINDER)
-    s.set_defaults(func=_cmd_simulate)
+    s.add_argument("rest", nargs=argparse.REMAINDER, help="see grok-nb simulate --help")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["simulate"]:  # the simulator parses its own options
+        from .simulator import main as simulate
+
+        return int(simulate(argv[1:]))
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

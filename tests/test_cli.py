@@ -74,3 +74,56 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, make, reason: str) -> 
 def test_unknown_rule_is_a_usage_error(tmp_path: Path) -> None:
     done = _run("tiles", "--rule", "square", "x.png", cwd=tmp_path)
     assert done.returncode == 2 and "invalid choice" in done.stderr
+
+
+def test_simulate_serves_until_stopped(tmp_path: Path) -> None:
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grok_nb.cli", "simulate", "--port", str(port), "--rule", "ceil"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        for _ in range(100):
+            try:
+                models = httpx.get(
+                    f"http://127.0.0.1:{port}/v1/models",
+                    headers={"Authorization": "Bearer any-key"},
+                    timeout=1,
+                ).json()
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        assert any(m["id"] == "grok-4-1-fast-non-reasoning" for m in models["data"])
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=10)
+    assert f"127.0.0.1:{port}" in out
+
+
+def test_ask_and_calibrate_against_the_simulator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from grok_nb import simulator
+
+    img = tmp_path / "p.png"
+    Image.new("RGB", (640, 480), (10, 120, 200)).save(img)
+    with simulator.serve(rule="internvl") as sim:
+        monkeypatch.setenv("XAI_BASE_URL", sim.base_url)
+        monkeypatch.setenv("XAI_API_KEY", "xai-cli-test-key-0123456789abcdef")
+        assert main(["ask", str(img), "-p", "What colour?"]) == 0
+        out, err = capsys.readouterr()
+        assert "offline" in out and "640×480" in out
+        assert "image tokens 1,792 billed = 1,792 est." in err
+        assert main(["calibrate"]) == 0
+        assert "matches rule 'internvl'" in capsys.readouterr().out
