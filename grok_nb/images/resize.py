@@ -158,7 +158,7 @@ def downscale(im: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 
 def preview(im: Image.Image, max_px: int) -> Image.Image:
-    """A small copy for display: a box-filter reduce, then a short bicubic step."""
+    """A small copy for display: a box-filter reduce, then a bilinear step (fast; shown small)."""
     from PIL import Image as PILImage
 
     scale = min(1.0, max_px / max(im.size))
@@ -167,4 +167,4 @@ def preview(im: Image.Image, max_px: int) -> Image.Image:
         return im.copy()
     factor = int(1 / scale)
     small = im.reduce(factor) if factor >= 2 else im
-    return small.resize(size, PILImage.Resampling.BICUBIC)
+    return small.resize(size, PILImage.Resampling.BILINEAR)
