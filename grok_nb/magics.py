@@ -211,8 +211,8 @@ class GrokVisionMagics(Magics):
         if show and call.plans:
             # the same images re-run: reuse the drawn strip (PNG encoding is most of a
             # cached cell's time)
-            key = (call.model, *((p.width, p.height, p.rule, p.detail, p.label) for p in call.plans),
-                   *(img.sha256 for img in call.images))  # fmt: skip
+            shapes = tuple((p.width, p.height, p.rule, p.detail, p.label) for p in call.plans)
+            key = (call.model, shapes, tuple(img.sha256 for img in call.images))
             bundle = self._strips.get(key)
             if bundle is None:
                 bundle = thumbnails_mimebundle(call.plans, call.model)
