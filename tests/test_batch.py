@@ -105,3 +105,24 @@ def test_sync_call_inside_a_running_loop_and_frame(sim: Any) -> None:
     frame = answers_to_frame(answers)
     assert list(frame["image_tokens"]) == [a.usage.image_tokens for a in answers]
     assert {"text", "cost_usd", "error", "estimated_image_tokens"} <= set(frame.columns)
+
+
+def test_cancelling_keeps_what_finished(monkeypatch: pytest.MonkeyPatch) -> None:
+    with simulator.serve(latency_s=0.15) as sim:
+        monkeypatch.setenv("XAI_BASE_URL", sim.base_url)
+        monkeypatch.setenv("XAI_API_KEY", KEY)
+
+        async def run() -> list[Any]:
+            task = asyncio.ensure_future(
+                ask_many_async(images(10), "Describe.", concurrency=2, progress=False, cache="off")
+            )
+            await asyncio.sleep(0.5)
+            task.cancel()
+            return await task
+
+        answers = asyncio.run(run())
+    done = [a for a in answers if a.error is None]
+    stopped = [a for a in answers if a.error is not None]
+    assert len(answers) == 10 and done and stopped
+    assert all(a.finish_reason == "stop" for a in done)
+    assert all(a.finish_reason == "error" for a in stopped)

@@ -247,3 +247,41 @@ def test_tiles_magic_shows_one_explorer_per_image_and_a_total(
     assert "2 images · 3,584 image tokens" in text
     with pytest.raises(UsageError, match="nope"):
         shell.run_line_magic("grokvision_tiles", "nope")
+
+
+def test_interrupt_keeps_the_partial_answer(
+    shell: InteractiveShell, sim: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from grok_nb.live import LiveMarkdown
+
+    original = LiveMarkdown.__call__
+    seen = {"n": 0}
+
+    def interrupting(self: LiveMarkdown, delta: str) -> None:
+        original(self, delta)
+        seen["n"] += 1
+        if seen["n"] == 5:
+            raise KeyboardInterrupt  # what a kernel interrupt looks like mid-stream
+
+    monkeypatch.setattr(LiveMarkdown, "__call__", interrupting)
+    shell.user_ns["pic"] = photo()
+    with pytest.raises(UsageError, match="interrupted") as err:
+        run(shell, "pic", "Describe at length.")
+    assert "partial answer" in str(err.value)
+    partial = shell.user_ns["_"]
+    assert partial.finish_reason == "interrupted" and partial.text
+    monkeypatch.setattr(LiveMarkdown, "__call__", original)
+    answer, _ = run(shell, "pic --refresh", "Describe at length.")  # the client still works
+    assert answer.finish_reason == "stop" and answer.text.startswith(partial.text)
+
+
+def test_explorer_token_sends_exactly_the_framed_region(shell: InteractiveShell, sim: Any) -> None:
+    from grok_nb.explorer import TileExplorer
+
+    ex = TileExplorer(photo(1600, 1200))
+    ex.crop = [400, 300, 1200, 700]  # an 800x400 region
+    shell.user_ns["ex"] = ex
+    answer, _ = run(shell, "ex", "What is in the framed part?")
+    assert (answer.images[0].width, answer.images[0].height) == (800, 400)
+    assert answer.images[0].label == "ex (framed)"
+    assert answer.estimated_image_tokens == answer.usage.image_tokens == ex.plan.tokens
