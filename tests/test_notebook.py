@@ -101,7 +101,10 @@ def test_plot_cell_used_the_displayed_figure(executed: tuple[Any, Path, Any]) ->
     cell = next(
         c for c in _magic_cells(nb) if c.source.strip().endswith("What does this chart show?")
     )
-    assert "No image given: using the image displayed" in _outputs_text(cell)
+    plot = nb.cells[nb.cells.index(cell) - 1]
+    assert f"No image given: using the image displayed by cell [{plot.execution_count}]" in (
+        _outputs_text(cell)
+    )
 
 
 def test_dry_run_and_structured_output(executed: tuple[Any, Path, Any]) -> None:

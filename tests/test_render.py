@@ -25,7 +25,8 @@ def test_overlay_draws_grid_and_extra_tile() -> None:
 
 def test_mimebundle_is_self_contained() -> None:
     p = plan(300, 200).with_preview(_gradient(300, 200), "small.png")
-    bundle = p._repr_mimebundle_()
+    bundle, metadata = p._repr_mimebundle_()
+    assert "grok_nb" in metadata  # marks it as our drawing, not the user's image
     assert set(bundle) >= {"text/plain", "text/html", "image/png"}
     assert "small.png" in bundle["text/plain"] and "1,792 tokens" in bundle["text/plain"]
     assert 'src="data:image/png;base64,' in bundle["text/html"]
