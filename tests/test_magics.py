@@ -120,8 +120,8 @@ def test_dry_run_sends_nothing_and_hides_the_key(shell: InteractiveShell, sim: A
     assert sim.requests == []
     assert (
         "Dry run: nothing was sent" in text
-        or "Dry run: nothing was sent." in text
-        and "data:image/" in text
+        or ("Dry run: nothing was sent." in text
+        and "data:image/" in text)
     )
     assert KEY not in text
     assert "Estimate:" in text and "1,792 image tokens" in text

@@ -78,12 +78,16 @@ class PreparedImage:
             f"PreparedImage({self.label!r}, {self.mime} {sw}x{sh}, {len(self.data):,} bytes{tiles})"
         )
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         bundle: dict[str, Any] = {}
+        metadata: dict[str, Any] = {}
         if self.plan is not None:
-            bundle.update(self.plan._repr_mimebundle_(include, exclude))
+            data, metadata = self.plan._repr_mimebundle_(include, exclude)
+            bundle.update(data)
         bundle["text/plain"] = repr(self)
-        return bundle
+        return bundle, metadata
 
 
 def _check_options(rule: str | TileRule | None, detail: str, resize: str) -> None:
