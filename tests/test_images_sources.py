@@ -324,7 +324,8 @@ def test_prepared_image_surface() -> None:
     import hashlib
 
     assert p.sha256 == hashlib.sha256(p.data).hexdigest()
-    bundle = p._repr_mimebundle_()
+    bundle, metadata = p._repr_mimebundle_()
+    assert "grok_nb" in metadata
     assert bundle["text/plain"] == repr(p)
 
 
