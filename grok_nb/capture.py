@@ -9,6 +9,7 @@ display publisher) and a cell's result (the display hook).
 from __future__ import annotations
 
 import base64
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,33 +75,22 @@ class ImageCapture:
         events = getattr(self.shell, "events", None)
         if events is not None:
             events.register("post_run_cell", self._post_run_cell)
-        pub = self.shell.display_pub
-        original_publish = pub.publish
+        self._wrap(self.shell.display_pub, "publish", "metadata", "displayed")
+        self._wrap(self.shell.displayhook, "write_format_data", "md_dict", "shown as the result")
 
-        def publish(data: Any, *args: Any, **kwargs: Any) -> Any:
-            try:
-                metadata = kwargs.get("metadata", args[0] if args else None)
-                self._remember(data, metadata, "displayed")
-            finally:
-                result = original_publish(data, *args, **kwargs)
-            return result
+    def _wrap(self, obj: Any, name: str, metadata_kw: str, how: str) -> None:
+        """Watch ``obj.name(data, metadata, ...)`` calls, then let them through unchanged."""
+        original = getattr(obj, name, None)
+        if original is None:
+            return
 
-        pub.publish = publish
-        self._originals.append((pub, "publish", original_publish))
-        hook = self.shell.displayhook
-        original_write = getattr(hook, "write_format_data", None)
-        if original_write is not None:
+        def watched(data: Any, *args: Any, **kwargs: Any) -> Any:
+            with suppress(Exception):  # watching must never break a display
+                self._remember(data, kwargs.get(metadata_kw, args[0] if args else None), how)
+            return original(data, *args, **kwargs)
 
-            def write_format_data(format_dict: Any, *args: Any, **kwargs: Any) -> Any:
-                try:
-                    metadata = kwargs.get("md_dict", args[0] if args else None)
-                    self._remember(format_dict, metadata, "shown as the result")
-                finally:
-                    result = original_write(format_dict, *args, **kwargs)
-                return result
-
-            hook.write_format_data = write_format_data
-            self._originals.append((hook, "write_format_data", original_write))
+        setattr(obj, name, watched)
+        self._originals.append((obj, name, original))
 
     def uninstall(self) -> None:
         events = getattr(self.shell, "events", None)

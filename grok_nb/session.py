@@ -360,31 +360,34 @@ def _store(answer: Answer, call: CallPlan) -> None:
         )
 
 
-def send(call: CallPlan, *, on_delta: DeltaCallback | None = None) -> Answer:
-    """Serve ``call`` from the cache or the API (after the budget check)."""
+def _before_sending(call: CallPlan, on_delta: DeltaCallback | None) -> Answer | None:
+    """A cached answer (replayed through ``on_delta``), else ``None`` once the budget allows."""
     cached = _from_cache(call)
     if cached is not None:
         if on_delta is not None:
             on_delta(cached.text)
         return cached
-    if call.options["cache"] == "replay":  # pragma: no cover - _from_cache raised
-        raise CacheMiss("not in cache")
     check_budget(call)
-    answer = _client_for(call).chat(call.body, on_delta=on_delta, schema=call.schema)
-    _store(answer, call)
-    return _finish(answer, call)
+    return None
+
+
+def send(call: CallPlan, *, on_delta: DeltaCallback | None = None) -> Answer:
+    """Serve ``call`` from the cache or the API (after the budget check)."""
+    answer = _before_sending(call, on_delta)
+    if answer is None:
+        answer = _client_for(call).chat(call.body, on_delta=on_delta, schema=call.schema)
+        _store(answer, call)
+        answer = _finish(answer, call)
+    return answer
 
 
 async def send_async(call: CallPlan, *, on_delta: DeltaCallback | None = None) -> Answer:
-    cached = _from_cache(call)
-    if cached is not None:
-        if on_delta is not None:
-            on_delta(cached.text)
-        return cached
-    check_budget(call)
-    answer = await _client_for(call).achat(call.body, on_delta=on_delta, schema=call.schema)
-    _store(answer, call)
-    return _finish(answer, call)
+    answer = _before_sending(call, on_delta)
+    if answer is None:
+        answer = await _client_for(call).achat(call.body, on_delta=on_delta, schema=call.schema)
+        _store(answer, call)
+        answer = _finish(answer, call)
+    return answer
 
 
 def ask(
@@ -405,18 +408,8 @@ def ask(
     ``images`` are anything ``%%grokvision`` accepts. ``schema`` (a pydantic model class
     or a JSON-schema dict) asks for structured output, parsed into ``answer.parsed``.
     """
-    call = plan_call(
-        prompt,
-        images,
-        history=history,
-        schema=schema,
-        model=model,
-        detail=detail,
-        system=system,
-        stream=stream,
-        cache=cache,
-        **options,
-    )
+    options.update(model=model, detail=detail, system=system, stream=stream, cache=cache)
+    call = plan_call(prompt, images, history=history, schema=schema, **options)
     return send(call, on_delta=on_delta)
 
 
@@ -434,16 +427,6 @@ async def ask_async(
     **options: Any,
 ) -> Answer:
     """``ask`` for ``await``: same arguments, same ``Answer``."""
-    call = plan_call(
-        prompt,
-        images,
-        history=history,
-        schema=schema,
-        model=model,
-        detail=detail,
-        system=system,
-        stream=stream,
-        cache=cache,
-        **options,
-    )
+    options.update(model=model, detail=detail, system=system, stream=stream, cache=cache)
+    call = plan_call(prompt, images, history=history, schema=schema, **options)
     return await send_async(call, on_delta=on_delta)

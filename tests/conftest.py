@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+TEST_KEY = "xai-test-key-do-not-leak-0123456789abcdef"  # distinctive, so leaks are findable
 
 
 @pytest.fixture(autouse=True)
@@ -20,3 +22,15 @@ def _isolated_env(
     monkeypatch.delenv("XAI_API_KEY", raising=False)
     monkeypatch.delenv("XAI_BASE_URL", raising=False)
     yield
+
+
+@pytest.fixture
+def sim(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
+    """A simulator on loopback, with the environment pointing at it and a test key set."""
+    from grok_nb import simulator
+
+    with simulator.serve() as server:
+        monkeypatch.setenv("XAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("XAI_API_KEY", TEST_KEY)
+        monkeypatch.chdir(tmp_path)
+        yield server

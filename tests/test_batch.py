@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import TEST_KEY as KEY
 from PIL import Image
 
 from grok_nb import BudgetExceeded, CreditsExhausted, ImageError, simulator
 from grok_nb.batch import answers_to_frame, ask_many, ask_many_async
-
-KEY = "xai-batch-test-key-0123456789abcdef"
-
-
-@pytest.fixture
-def sim(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
-    with simulator.serve() as server:
-        monkeypatch.setenv("XAI_BASE_URL", server.base_url)
-        monkeypatch.setenv("XAI_API_KEY", KEY)
-        yield server
 
 
 def images(n: int) -> list[Image.Image]:

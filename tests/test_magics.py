@@ -7,17 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import TEST_KEY as KEY
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from PIL import Image
 
-from grok_nb import simulator
 from grok_nb.answer import Answer
 from grok_nb.ledger import LEDGER
 from grok_nb.settings import GrokVision
-
-KEY = "xai-test-magics-0123456789abcdef"
 
 
 @pytest.fixture(scope="module")
@@ -25,15 +23,6 @@ def shell() -> InteractiveShell:
     ip = InteractiveShell.instance()
     ip.run_line_magic("load_ext", "grok_nb")
     return ip
-
-
-@pytest.fixture
-def sim(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
-    with simulator.serve() as server:
-        monkeypatch.setenv("XAI_BASE_URL", server.base_url)
-        monkeypatch.setenv("XAI_API_KEY", KEY)
-        monkeypatch.chdir(tmp_path)
-        yield server
 
 
 @pytest.fixture(autouse=True)
@@ -118,10 +107,8 @@ def test_dry_run_sends_nothing_and_hides_the_key(shell: InteractiveShell, sim: A
     _, outputs = run(shell, "pic --dry-run", "Describe.")
     text = all_text(outputs)
     assert sim.requests == []
-    assert (
-        "Dry run: nothing was sent" in text
-        or ("Dry run: nothing was sent." in text
-        and "data:image/" in text)
+    assert "Dry run: nothing was sent" in text or (
+        "Dry run: nothing was sent." in text and "data:image/" in text
     )
     assert KEY not in text
     assert "Estimate:" in text and "1,792 image tokens" in text

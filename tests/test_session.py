@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import TEST_KEY as KEY
 from PIL import Image, ImageDraw
 
 import grok_nb
-from grok_nb import BudgetExceeded, CacheMiss, ConfigError, MissingKeyError, simulator
+from grok_nb import BudgetExceeded, CacheMiss, ConfigError, MissingKeyError
 from grok_nb.session import plan_call
-
-KEY = "xai-session-test-key-0123456789abcdef"
-
-
-@pytest.fixture
-def sim(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
-    with simulator.serve() as server:
-        monkeypatch.setenv("XAI_BASE_URL", server.base_url)
-        monkeypatch.setenv("XAI_API_KEY", KEY)
-        monkeypatch.chdir(tmp_path)
-        yield server
 
 
 def picture(w: int = 800, h: int = 600) -> Image.Image:
