@@ -19,10 +19,6 @@ def images(n: int) -> list[Image.Image]:
     return [Image.new("RGB", (200 + 10 * i, 150), (20 * i % 255, 90, 160)) for i in range(n)]
 
 
-def chat_calls(sim: Any) -> int:
-    return sum(1 for method, path, _ in sim.log if method == "POST" and "chat" in path)
-
-
 def test_faults_are_retried_or_recorded_and_order_is_kept(sim: Any, tmp_path: Path) -> None:
     for _ in range(3):
         sim.inject("429", retry_after=0.05)
