@@ -87,12 +87,6 @@ def cost_from_usage(usage: Usage | None, model: str | None) -> float | None:
     )
 
 
-def _money(usd: float | None) -> str:
-    if usd is None:
-        return "cost unknown"
-    return f"${usd:.6f}" if usd < 0.01 else f"${usd:.4f}"
-
-
 @dataclass
 class Answer:
     """One model answer with its usage, cost and the (redacted) request that produced it.
@@ -126,33 +120,20 @@ class Answer:
         return self.finish_reason not in ("incomplete", "interrupted")
 
     def footer(self) -> str:
-        """One line: model, tokens (image estimate vs billed), cost, latency, cache."""
-        bits: list[str] = [self.model or "model unknown"]
-        u = self.usage
-        if u is not None:
-            image = f"image tokens {u.image_tokens:,} billed"
-            if self.estimated_image_tokens is not None:
-                image += f" / {self.estimated_image_tokens:,} est."
-                if u.image_tokens != self.estimated_image_tokens:
-                    image += " (mismatch)"
-            bits += [image, f"text {u.text_tokens:,}", f"completion {u.completion_tokens:,}"]
-            if u.reasoning_tokens:
-                bits.append(f"reasoning {u.reasoning_tokens:,}")
-        elif self.estimated_image_tokens is not None:
-            bits.append(f"image tokens {self.estimated_image_tokens:,} est. (no usage reported)")
-        else:
-            bits.append("no usage reported")
-        bits.append(_money(self.cost_usd))
-        if self.latency_s is not None:
-            bits.append(f"{self.latency_s:.2f} s")
-        if self.cached:
-            bits.append("cached")
-        if self.finish_reason not in (None, "stop"):
-            bits.append(f"finish: {self.finish_reason}")
-        return " · ".join(bits)
+        """One line: model, image tokens estimated vs billed, cost, latency, cache."""
+        from .render import answer_footer
+
+        return answer_footer(self)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        from .render import answer_mimebundle
+
+        return answer_mimebundle(self)
 
     def _repr_markdown_(self) -> str:
-        return f"{self.text}\n\n---\n*{self.footer()}*"
+        from .render import answer_markdown
+
+        return answer_markdown(self)
 
     def __str__(self) -> str:
         return self.text

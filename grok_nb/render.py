@@ -197,7 +197,7 @@ def _tokens_line(answer: Any) -> str:
     usage = answer.usage
     billed = None if usage is None else usage.image_tokens
     if billed is None and est is None:
-        return "image tokens: none"
+        return "no usage reported" if not answer.images else "image tokens: not measured"
     if billed is None:
         return f"image tokens ≈ {est:,} est. (no usage reported)"
     if est is None:
@@ -223,10 +223,11 @@ def answer_footer(answer: Any) -> str:
         bits.append(completion)
         if usage.cached_tokens:
             bits.append(f"prompt cache {usage.cached_tokens:,}")
+    cost = "cost unknown" if answer.cost_usd is None else format_usd(answer.cost_usd)
     if answer.cached:
-        bits.append(f"from cache: $0 now (original call {format_usd(answer.cost_usd)})")
+        bits.append(f"from cache: $0 now (original call {cost})")
     else:
-        bits.append(format_usd(answer.cost_usd))
+        bits.append(cost)
     if answer.latency_s is not None:
         bits.append(
             f"{answer.latency_s * 1000:.0f} ms"

@@ -145,11 +145,11 @@ def test_answer_reprs_and_footer():
                estimated_image_tokens=1024, latency_s=1.5, finish_reason="stop")  # fmt: skip
     md = a._repr_markdown_()
     assert md.startswith("**bold**")
-    assert "image tokens 768 billed / 1,024 est. (mismatch)" in md
+    assert "image tokens 768 billed ≠ 1,024 est." in md  # a mismatch is flagged
     assert "$0.0012" in md and "1.50 s" in md and "grok-4.3" in md and "finish" not in md
     assert len(repr(a)) < 400 and "…" in repr(a)
     a.cached, a.finish_reason = True, "length"
-    assert "cached" in a.footer() and "finish: length" in a.footer()
+    assert "from cache" in a.footer() and "finish: length" in a.footer()
     partial = Answer("half", finish_reason="interrupted")
     assert not partial.complete and "no usage reported" in partial.footer()
     assert "cost unknown" in partial.footer()
