@@ -2,13 +2,13 @@
 // the kernel only hears about the framing (crop, scale, rule, detail, model) and
 // recomputes the authoritative plan in Python.
 //
-// tiles.js arrives as source text in the `_tiles_js` trait and is imported from a
-// Blob URL: anywidget itself loads this file from a Blob URL, so a relative import
-// ("./tiles.js") has nothing to resolve against.
+// tiles.js and explorer_draw.js arrive as source text in the `_tiles_js` and
+// `_draw_js` traits and are imported from Blob URLs: anywidget itself loads this file
+// from a Blob URL, so a relative import ("./tiles.js") has nothing to resolve against.
 
-const modules = new Map(); // tiles.js source -> Promise<module>, shared by all views
+const modules = new Map(); // module source -> Promise<module>, shared by all views
 
-function loadTiles(source) {
+function loadModule(source) {
   if (!modules.has(source)) {
     const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
     const loaded = import(/* webpackIgnore: true */ /* @vite-ignore */ url);
@@ -21,27 +21,12 @@ function loadTiles(source) {
 const SYNC_MS = 120; // at most one framing update to the kernel per this many ms
 const STAGE_MAX = [560, 420]; // display box for the image, CSS px
 const STAGE_MIN = 40; // extreme panoramas are stretched to stay grabbable
-const CANVAS_MAX = [260, 196]; // the model's-eye view
-const EXTRA_PX = 72;
 const MIN_CROP_CSS = 8; // smallest crop side while dragging, in CSS px
-const KIND_TEXT = { full: "full", stretched: "stretched", padding: "part padding" };
 
 let uid = 0;
+// filled from explorer_draw.js when the first view loads
+let D, h, fmtInt, fmtPct, fmtSize, EXTRA_PX;
 
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = v;
-    else node.setAttribute(k, v);
-  }
-  for (const c of children) node.append(c);
-  return node;
-}
-
-const fmtInt = (n) => n.toLocaleString("en-US");
-const fmtPct = (s) => `${(Math.round(s * 1000) / 10).toString()}%`;
-const fmtSize = ([w, hh]) => `${fmtInt(w)}×${fmtInt(hh)}`;
 
 class ExplorerView {
   constructor(T, model, el) {
@@ -404,176 +389,39 @@ class ExplorerView {
     }
   }
 
+
+
+
+
+
+
+
   drawCrop() {
-    const [W, H] = this.size;
-    const [x0, y0, x1, y1] = this.state.crop;
-    const s = this.cropBox.style;
-    s.left = `${(x0 / W) * 100}%`;
-    s.top = `${(y0 / H) * 100}%`;
-    s.width = `${((x1 - x0) / W) * 100}%`;
-    s.height = `${((y1 - y0) / H) * 100}%`;
-    this.cropBox.setAttribute("aria-label",
-      `Crop from ${x0}, ${y0} to ${x1}, ${y1} (${fmtSize([x1 - x0, y1 - y0])} px of ${fmtSize(this.size)})`);
-    this.cropText.textContent = `Crop ${x0},${y0} → ${x1},${y1} · ${fmtSize([x1 - x0, y1 - y0])} px`;
+    return D.drawCrop(this);
   }
 
   drawTiles(plan, tiles, framed) {
-    // tile boxes are in framed-image pixels; map them into the original, then to %
-    const [W, H] = this.size;
-    const [x0, y0, x1, y1] = this.state.crop;
-    const fx = (x1 - x0) / framed[0];
-    const fy = (y1 - y0) / framed[1];
-    const nodes = this.tilesLayer.children;
-    while (nodes.length < tiles.length) {
-      this.tilesLayer.append(h("div", { class: "gt-tile" }, h("span", { class: "gt-num" })));
-    }
-    for (let i = 0; i < nodes.length; i++) {
-      const node = nodes[i];
-      const t = tiles[i];
-      if (!t) {
-        node.hidden = true;
-        continue;
-      }
-      node.hidden = false;
-      const [l, tp, r, b] = t.box;
-      const s = node.style;
-      s.left = `${((x0 + l * fx) / W) * 100}%`;
-      s.top = `${((y0 + tp * fy) / H) * 100}%`;
-      s.width = `${(((r - l) * fx) / W) * 100}%`;
-      s.height = `${(((b - tp) * fy) / H) * 100}%`;
-      node.className = `gt-tile gt-${t.kind}`;
-      node.title = `Tile ${t.index}: ${KIND_TEXT[t.kind]}, ${Math.round(t.fill * 100)}% image` +
-        (t.upscaled ? ", upscaled" : "");
-      node.firstChild.textContent = String(t.index);
-    }
+    return D.drawTiles(this, plan, tiles, framed);
   }
 
   drawSteps() {
-    const key = `${this.state.crop}|${this.state.rule}|${this.state.detail}`;
-    if (key !== this.stepsKey) {
-      this.stepsKey = key;
-      this.steps = this.T.tokenSteps(this.state.crop, { ...this.planOptions(), min: 0.01, step: 0.005 });
-      this.stepsBar.replaceChildren();
-      const max = Math.max(...this.steps.map((s) => s.tokens));
-      this.steps.forEach((s, i) => {
-        const end = i + 1 < this.steps.length ? this.steps[i + 1].scale : 1;
-        const seg = h("span", { class: "gt-step" });
-        seg.style.left = `${((s.scale - 0.01) / 0.99) * 100}%`;
-        seg.style.width = `${((end - s.scale) / 0.99) * 100}%`;
-        seg.style.opacity = String(0.25 + 0.75 * (s.tokens / max));
-        seg.title = `from ${fmtPct(s.scale)}: ${fmtInt(s.tokens)} tokens`;
-        this.stepsBar.append(seg);
-      });
-    }
+    return D.drawSteps(this);
   }
 
   drawModelView(plan, tiles) {
-    // the canvas the model receives: the framed image resized (stretched for the
-    // aspect rules), the 448 px tile grid over it, empty tile area hatched
-    const rule = this.rulesByName()[plan.rule] || this.T.RULES[plan.rule];
-    const T = rule.tile_size;
-    const space = [plan.grid[0] * T, plan.grid[1] * T];
-    const k = Math.min(CANVAS_MAX[0] / space[0], CANVAS_MAX[1] / space[1]);
-    const cw = Math.max(8, Math.round(space[0] * k));
-    const ch = Math.max(8, Math.round(space[1] * k));
-    const dpr = window.devicePixelRatio || 1;
-    const c = this.canvas;
-    if (c.width !== Math.round(cw * dpr) || c.height !== Math.round(ch * dpr)) {
-      c.width = Math.round(cw * dpr);
-      c.height = Math.round(ch * dpr);
-      c.style.width = `${cw}px`;
-      c.style.height = `${ch}px`;
-    }
-    const g = c.getContext("2d");
-    g.setTransform(dpr, 0, 0, dpr, 0, 0);
-    const css = getComputedStyle(this.root);
-    g.fillStyle = css.getPropertyValue("--gt-pad").trim() || "#ddd";
-    g.fillRect(0, 0, cw, ch);
-    const [W, H] = this.size;
-    const [x0, y0, x1, y1] = this.state.crop;
-    const ready = this.img.complete && this.img.naturalWidth > 0;
-    const pw = ready ? this.img.naturalWidth / W : 0;
-    const ph = ready ? this.img.naturalHeight / H : 0;
-    const src = [x0 * pw, y0 * ph, Math.max(1e-3, (x1 - x0) * pw), Math.max(1e-3, (y1 - y0) * ph)];
-    const iw = plan.resized[0] * k;
-    const ih = plan.resized[1] * k;
-    if (ready) g.drawImage(this.img, ...src, 0, 0, iw, ih);
-    g.font = "bold 11px sans-serif";
-    g.textAlign = "center";
-    g.textBaseline = "middle";
-    g.lineJoin = "round";
-    tiles.forEach((t, i) => {
-      const x = (i % plan.grid[0]) * T * k;
-      const y = Math.floor(i / plan.grid[0]) * T * k;
-      g.strokeStyle = css.getPropertyValue("--gt-grid").trim() || "#e91e63";
-      g.lineWidth = 1.5;
-      g.strokeRect(x + 0.75, y + 0.75, T * k - 1.5, T * k - 1.5);
-      g.lineWidth = 3; // a white halo keeps the number legible over any image
-      g.strokeStyle = "#fff";
-      g.strokeText(String(t.index), x + (T * k) / 2, y + (T * k) / 2);
-      g.fillStyle = css.getPropertyValue("--gt-grid").trim() || "#e91e63";
-      g.fillText(String(t.index), x + (T * k) / 2, y + (T * k) / 2);
-    });
-    const pads = tiles.filter((t) => t.kind === "padding").length;
-    this.canvas.setAttribute("aria-label", `The model's view: ${fmtSize(plan.resized)} px on a ${plan.grid[0]}×${plan.grid[1]} grid`);
-    this.canvasCap.textContent = `Model's view: ${fmtSize(plan.resized)} px` +
-      (pads ? ` · ${pads} tile${pads > 1 ? "s" : ""} partly padding` : "");
-
-    const e = this.extra.getContext("2d");
-    e.fillStyle = g.fillStyle;
-    e.clearRect(0, 0, EXTRA_PX, EXTRA_PX);
-    if (ready) e.drawImage(this.img, ...src, 0, 0, EXTRA_PX, EXTRA_PX);
-    this.extraFig.hidden = plan.extra_tiles === 0;
-    this.extra.setAttribute("aria-label", "The extra tile: the whole framed image squeezed into one tile");
-    this.extraCap.textContent = `+${plan.extra_tiles} extra tile (whole frame, ${T}×${T})`;
+    return D.drawModelView(this, plan, tiles);
   }
 
   price() {
-    const m = (this.model.get("models") || []).find((x) => x.name === this.state.model);
-    return m ? m.image_per_million : null;
+    return D.price(this);
   }
 
   summarize() {
-    if (!this.current) return;
-    const { plan } = this.current;
-    const cost = this.T.imageCost(plan.tokens, this.price());
-    const tilesText = `${plan.tiles} tile${plan.tiles === 1 ? "" : "s"}` +
-      (plan.extra_tiles ? ` + ${plan.extra_tiles} extra` : "");
-    this.summary.replaceChildren(
-      h("span", { class: "gt-grid", text: `${plan.grid[0]}×${plan.grid[1]} grid` }), " · ",
-      h("span", { class: "gt-count", text: tilesText }), " · ",
-      h("strong", { class: "gt-tokens", text: `${fmtInt(plan.tokens)} tokens` }), " · ",
-      h("span", { class: "gt-cost", text: this.T.formatUsd(cost) }),
-      h("span", { class: "gt-muted", text: ` on ${this.state.model}` }));
-    const vis = this.T.visibleSize(plan);
-    const frame = [plan.width, plan.height];
-    const same = plan.resized[0] === plan.width && plan.resized[1] === plan.height;
-    const up = plan.resized[0] > plan.width || plan.resized[1] > plan.height;
-    const how = same ? "the frame as is" : `${up ? "upscaled" : "resized"} from the ${fmtSize(frame)} px frame`;
-    this.resolution.textContent = `The model sees ${fmtSize(plan.resized)} px (${how};` +
-      ` original ${fmtSize(this.size)} px); detail kept: ${fmtSize(vis)} px.`;
-    this.assumption.textContent = plan.assumption ? `Assumption: ${plan.assumption}.` : "";
-    this.root.dataset.cost = cost === null ? "" : String(cost);
+    return D.summarize(this);
   }
 
   drawHint(plan) {
-    const best = this.T.cheapestPlan(this.state.crop, this.state.scale, this.planOptions());
-    this.hintValue = best;
-    this.applyBtn.hidden = best.current;
-    if (best.current) {
-      this.hintText.textContent = "Cheapest plan that keeps this much detail: this one.";
-      return;
-    }
-    const what = `scale ${fmtPct(best.scale)}${best.detail !== this.state.detail ? `, detail=${best.detail}` : ""}`;
-    if (best.savedTokens > 0) {
-      const saved = this.T.imageCost(best.savedTokens, this.price());
-      this.hintText.textContent = `Cheapest plan that keeps this much detail: ${what} → ` +
-        `${fmtInt(best.plan.tokens)} tokens (saves ${fmtInt(best.savedTokens)} tokens, ${this.T.formatUsd(saved)}).`;
-    } else {
-      const ratio = (plan.width * plan.height) / (best.framed[0] * best.framed[1]);
-      this.hintText.textContent = `Cheapest plan that keeps this much detail: ${what} → same ` +
-        `${fmtInt(best.plan.tokens)} tokens, ${fmtSize(best.framed)} px (${ratio.toFixed(1)}× fewer pixels to send).`;
-    }
+    return D.drawHint(this, plan);
   }
 
   destroy() {
@@ -585,12 +433,19 @@ class ExplorerView {
   }
 }
 
+async function loadAll(model) {
+  const [T, draw] = await Promise.all([loadModule(model.get("_tiles_js")), loadModule(model.get("_draw_js"))]);
+  ({ h, fmtInt, fmtPct, fmtSize, EXTRA_PX } = draw);
+  D = draw;
+  return T;
+}
+
 export default {
   async initialize({ model }) {
-    await loadTiles(model.get("_tiles_js"));
+    await loadAll(model);
   },
   async render({ model, el }) {
-    const T = await loadTiles(model.get("_tiles_js"));
+    const T = await loadAll(model);
     const view = new ExplorerView(T, model, el);
     return () => view.destroy();
   },
