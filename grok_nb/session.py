@@ -6,11 +6,13 @@ Options not given explicitly come from the ``GrokVision`` settings (``settings.p
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import BudgetExceeded, CacheMiss, ConfigError
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from .cache import ResponseCache
     from .client import Client
     from .images import PreparedImage
+    from .prepared_store import PreparedStore
 
 __all__ = ["CallPlan", "Estimate", "ask", "ask_async", "plan_call", "resolve_options", "tiles"]
 
@@ -156,17 +159,23 @@ _lock = threading.Lock()  # ask_many plans items on worker threads
 
 
 def _prepare_one(source: Any, label: str | None, opts: dict[str, Any]) -> list[PreparedImage]:
-    """Prepare one source (a glob may give several), reusing an earlier preparation."""
+    """Prepare one source (a glob may give several), reusing an earlier preparation:
+    from this kernel's memory, else from the on-disk store beside the cache."""
     from .images import prepare_many
     from .images.fingerprint import fingerprint
 
     settings = (opts["tile_rule"], opts["detail"], opts["resize"], opts["fetch_urls"], label)
     fp = fingerprint(source)
     key = (fp, *settings)
+    store = _prepared_store(opts) if fp is not None else None
+    store_key = hashlib.sha256(repr(key).encode()).hexdigest()
     with _lock:
-        if fp is not None and key in _memo:
-            _memo.move_to_end(key)
-            return [_memo[key]]
+        found = _memo.get(key) if fp is not None else None
+    if found is None and store is not None:
+        found = store.get(store_key)
+    if found is not None:
+        _remember(key, found)
+        return [found]
     kwargs = dict(
         rule=opts["tile_rule"],
         detail=opts["detail"],
@@ -180,11 +189,35 @@ def _prepare_one(source: Any, label: str | None, opts: dict[str, Any]) -> list[P
 
         prepared = [prepare(source, label=label, **kwargs)]
     if fp is not None and len(prepared) == 1:
-        with _lock:
-            _memo[key] = prepared[0]
-            while len(_memo) > MEMO_SIZE:
-                _memo.popitem(last=False)
+        _remember(key, prepared[0])
+        if store is not None:
+            store.put(store_key, prepared[0])
     return prepared
+
+
+def _remember(key: tuple[Any, ...], prepared: PreparedImage) -> None:
+    with _lock:
+        _memo[key] = prepared
+        _memo.move_to_end(key)
+        while len(_memo) > MEMO_SIZE:
+            _memo.popitem(last=False)
+
+
+_stores: dict[str, PreparedStore] = {}
+
+
+def _prepared_store(opts: dict[str, Any]) -> PreparedStore | None:
+    """The prepared-image store paired with the cache file (none when caching is off)."""
+    if opts["cache"] == "off":
+        return None
+    from .cache import default_cache_path
+    from .prepared_store import PreparedStore
+
+    path = Path(opts["cache_path"] or default_cache_path()).with_suffix(".prepared.sqlite3")
+    with _lock:
+        if str(path) not in _stores:
+            _stores[str(path)] = PreparedStore(path)
+        return _stores[str(path)]
 
 
 def _prepare_in_order(images: Sequence[Any], opts: dict[str, Any]) -> list[PreparedImage]:

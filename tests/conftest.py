@@ -34,3 +34,8 @@ def sim(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
         monkeypatch.setenv("XAI_API_KEY", TEST_KEY)
         monkeypatch.chdir(tmp_path)
         yield server
+    from grok_nb import session
+
+    for client in session._clients.values():  # each test's simulator has its own URL
+        client.close()
+    session._clients.clear()

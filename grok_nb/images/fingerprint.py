@@ -3,7 +3,7 @@
 Preparing means decoding, normalising, resizing and encoding: milliseconds to a
 third of a second (a matplotlib figure). Re-running a cell whose answer is cached
 should cost none of that. A fingerprint is exact for content we can hash cheaply
-(PIL pixels, array bytes, raw bytes) and (path, size, mtime) for files; objects we
+(PIL pixels, array bytes, raw bytes, a file's contents); objects we
 cannot identify cheaply (figures, URLs fetched later) get ``None`` and are prepared
 every time.
 """
@@ -35,11 +35,15 @@ def fingerprint(source: Any) -> str | None:
         text = os.fspath(source)
         if text.startswith(("http://", "https://", "data:")) or any(c in text for c in "*?["):
             return None  # URLs may change behind our back; globs expand to several files
+        path = Path(text).expanduser()
         try:
-            st = Path(text).expanduser().stat()
+            if not path.is_file() or path.stat().st_size > MAX_HASH_BYTES:
+                return None  # let prepare() report the problem, or prepare a huge file
+            content = path.read_bytes()
         except OSError:
-            return None  # let prepare() report the problem
-        return f"file:{Path(text).expanduser().resolve()}:{st.st_size}:{st.st_mtime_ns}"
+            return None
+        # by content, not mtime: a fresh clone (CI) has new mtimes but the same photos
+        return f"file:{path.name}:" + _digest(content)
     module = type(source).__module__ or ""
     if module.startswith("PIL.") and hasattr(source, "tobytes"):
         if getattr(source, "n_frames", 1) > 1 or source.width * source.height * 4 > MAX_HASH_BYTES:
