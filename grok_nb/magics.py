@@ -334,13 +334,18 @@ class GrokVisionMagics(Magics):
     def grokvision_cache(self, line: str = "") -> None:
         """The response cache: size, hits, money saved; ``%grokvision_cache clear`` empties it."""
         from .render import format_usd
-        from .session import resolve_options, response_cache
+        from .session import _prepared_store, resolve_options, response_cache
 
         cache = response_cache(resolve_options())
         action = line.strip()
         if action == "clear":
             removed = cache.clear()
-            text = f"Removed {removed} cached answer{'s' if removed != 1 else ''}."
+            store = _prepared_store(resolve_options())
+            images = store.clear() if store is not None else 0
+            text = (
+                f"Removed {removed} cached answer{'s' if removed != 1 else ''} "
+                f"and {images} prepared image{'s' if images != 1 else ''}."
+            )
         elif action:
             raise UsageError(
                 f"%grokvision_cache: unknown action {action!r}; use 'clear' or nothing"

@@ -121,6 +121,20 @@ class PreparedStore:
             if total <= self.max_bytes:
                 break
 
+    def clear(self) -> int:
+        """Forget every stored image; returns how many there were."""
+        with self._lock:
+            db = self._db()
+            if db is None:
+                return 0
+            try:
+                removed = db.execute("DELETE FROM prepared").rowcount
+                db.commit()
+            except sqlite3.Error as exc:
+                self._give_up(exc)
+                return 0
+            return int(removed)
+
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:

@@ -215,7 +215,7 @@ def test_models_magic_offline_falls_back_to_the_dated_table(
 
 
 def test_cache_magic_shows_and_clears(shell: InteractiveShell, sim: Any) -> None:
-    shell.user_ns["pic"] = photo()
+    shell.user_ns["pic"] = photo(523, 377)  # an image no other test prepared
     run(shell, "pic", "Cache me.")
     run(shell, "pic", "Cache me.")
     with capture_output() as captured:
@@ -223,7 +223,9 @@ def test_cache_magic_shows_and_clears(shell: InteractiveShell, sim: Any) -> None
     assert "1 cached answers" in all_text([o.data for o in captured.outputs])
     with capture_output() as captured:
         shell.run_line_magic("grokvision_cache", "clear")
-    assert "Removed 1 cached answer" in all_text([o.data for o in captured.outputs])
+    assert "Removed 1 cached answer and 1 prepared image" in all_text(
+        [o.data for o in captured.outputs]
+    )
     with pytest.raises(UsageError, match="unknown action"):
         shell.run_line_magic("grokvision_cache", "shred")
 
