@@ -276,6 +276,10 @@ class TileExplorer(anywidget.AnyWidget):
         data, mime = _encode_preview(original)
         w, h = original.size
         model = model or DEFAULT_MODEL
+        if rule is None:  # what calibrate() learned for this model, if it ran
+            from .calibration import calibrated_rule
+
+            rule = calibrated_rule(model) or DEFAULT_RULE
         names = list(FALLBACK_PRICES)
         if model not in names:
             names.append(model)

@@ -32,3 +32,6 @@ def test_calibrate_identifies_the_rule(
     call = plan_call("?", [Image.new("RGB", (449, 449))], model="grok-4.3")
     assert call.plans[0].rule == rule
     assert calibrated_rule("grok-4-1-fast-non-reasoning") is None
+    from grok_nb.explorer import TileExplorer
+
+    assert TileExplorer(Image.new("RGB", (449, 449)), model="grok-4.3").rule == rule
