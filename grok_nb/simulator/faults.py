@@ -28,6 +28,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import ConfigError
+
 __all__ = ["ERROR_SHAPES", "FAULT_KINDS", "Fault", "FaultQueue", "error_body"]
 
 FAULT_KINDS = (
@@ -76,9 +78,9 @@ class Fault:
             self.kind.isdigit() and 400 <= int(self.kind) <= 599
         ):
             kinds = ", ".join(FAULT_KINDS)
-            raise ValueError(f"unknown fault {self.kind!r}: use an HTTP status 400-599 or {kinds}")
+            raise ConfigError(f"unknown fault {self.kind!r}: use an HTTP status 400-599 or {kinds}")
         if self.shape not in ERROR_SHAPES:
-            raise ValueError(f"unknown error shape {self.shape!r}: use {', '.join(ERROR_SHAPES)}")
+            raise ConfigError(f"unknown error shape {self.shape!r}: use {', '.join(ERROR_SHAPES)}")
         if self.path is None and self.kind in ("reset", "truncate", "malformed", "error_event"):
             self.path = "/chat/completions"  # they break an answer; a listing has none
         if self.after_chunks is None:
@@ -105,7 +107,7 @@ class Fault:
             elif name in ("shape", "message", "path"):
                 options[name] = value
             else:
-                raise ValueError(f"unknown fault option {name!r} in {spec!r}")
+                raise ConfigError(f"unknown fault option {name!r} in {spec!r}")
         return cls(kind.strip(), **options)
 
     def error_message(self) -> str:

@@ -16,6 +16,7 @@ from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from ..errors import ConfigError
 from ..tiling import DEFAULT_RULE, get_rule
 from .catalog import language_models_payload, models_payload, resolve
 from .faults import BAD_KEY_MESSAGE, Fault, FaultQueue, error_body
@@ -266,7 +267,7 @@ class Simulator:
         tokens_per_s: float | None = None,
     ) -> None:
         if usage_mode not in USAGE_MODES:
-            raise ValueError(f"usage_mode must be one of {', '.join(USAGE_MODES)}")
+            raise ConfigError(f"usage_mode must be one of {', '.join(USAGE_MODES)}")
         self.rule = get_rule(rule).name
         self.latency_s = latency_s
         self.api_key = api_key
