@@ -95,7 +95,7 @@ class GrokVisionMagics(Magics):
         opts = self.settings
         prepared = prepare(
             last.data,
-            rule=opts.tile_rule,
+            rule=args.rule or opts.tile_rule,
             detail=args.detail or opts.detail,
             resize=args.resize or opts.resize,
             label=last.description,
