@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from grok_nb.cache import ResponseCache, request_key
+from grok_nb.cache.responses import ResponseCache, request_key
 
 ENTRIES = 1000
 OPS = 200  # operations timed per run

@@ -44,7 +44,7 @@ def make_images(folder: Path) -> list[str]:
 
 
 def notebook(names: list[str], replay: bool, passes: int) -> nbformat.NotebookNode:
-    setup = "%load_ext grok_nb\nimport time, json\nfrom grok_nb.session import ask\nrows = []"
+    setup = "%load_ext grok_nb\nimport time, json\nfrom grok_nb.asking import ask\nrows = []"
     if replay:
         setup += '\n%config GrokVision.cache = "replay"'
     cells = [setup]

@@ -30,10 +30,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from grok_nb.client import Client
-from grok_nb.request import build_chat_request
-from grok_nb.sse import SSEDecoder
-from grok_nb.stream import StreamState
+from grok_nb.api.client import Client
+from grok_nb.api.request import build_chat_request
+from grok_nb.api.sse import SSEDecoder
+from grok_nb.api.stream import StreamState
 
 KEY = "bench-key"
 MODEL = "grok-4-1-fast-non-reasoning"

@@ -19,7 +19,7 @@ from jupyter_client.manager import start_new_kernel
 
 CELL = """
 import time, json
-from grok_nb.live import LiveMarkdown
+from grok_nb.notebook.live import LiveMarkdown
 live = LiveMarkdown(max_updates_per_s={rate})
 tokens = 2000
 start = time.process_time()

@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 
-import { plan } from "../js/tiles.js";
+import { plan } from "../grok_nb/notebook/js/tiles.js";
 
 const job = JSON.parse(readFileSync(0, "utf8"));
 const out = { node: process.version, timings: {}, tokens: {} };

@@ -9,7 +9,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .errors import (
+from grok_nb._version import __version__
+from grok_nb.errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
@@ -29,13 +30,11 @@ from .errors import (
     StructuredOutputError,
 )
 
-__version__ = "0.1.0"
-
 # public name -> module that defines it
 _LAZY: dict[str, str] = {
-    "tiles": "grok_nb.session",
-    "ask": "grok_nb.session",
-    "ask_async": "grok_nb.session",
+    "tiles": "grok_nb.asking",
+    "ask": "grok_nb.asking",
+    "ask_async": "grok_nb.asking",
     "ask_many": "grok_nb.batch",
     "answers_to_frame": "grok_nb.batch",
     "calibrate": "grok_nb.calibration",
@@ -43,8 +42,8 @@ _LAZY: dict[str, str] = {
     "TileRule": "grok_nb.tiling",
     "Answer": "grok_nb.answer",
     "Usage": "grok_nb.answer",
-    "Client": "grok_nb.client",
-    "TileExplorer": "grok_nb.explorer",
+    "Client": "grok_nb.api.client",
+    "TileExplorer": "grok_nb.notebook.explorer",
     "prepare": "grok_nb.images",
     "PreparedImage": "grok_nb.images",
 }
@@ -75,7 +74,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .tiling import TilePlan as TilePlan
+    from grok_nb.tiling import TilePlan as TilePlan
 
 
 def __getattr__(name: str) -> Any:
@@ -95,6 +94,6 @@ def __dir__() -> list[str]:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext grok_nb``: register the magics."""
-    from .magics import load_ipython_extension as load
+    from grok_nb.notebook.magics import load_ipython_extension as load
 
     load(ipython)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .pricing import TICKS_PER_USD, price_for
+from grok_nb.pricing import TICKS_PER_USD, price_for
 
 __all__ = ["Answer", "Usage", "cost_from_usage"]
 
@@ -121,17 +121,17 @@ class Answer:
 
     def footer(self) -> str:
         """One line: model, image tokens estimated vs billed, cost, latency, cache."""
-        from .render import answer_footer
+        from grok_nb.render import answer_footer
 
         return answer_footer(self)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from .render import answer_mimebundle
+        from grok_nb.render import answer_mimebundle
 
         return answer_mimebundle(self)
 
     def _repr_markdown_(self) -> str:
-        from .render import answer_markdown
+        from grok_nb.render import answer_markdown
 
         return answer_markdown(self)
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import (
+from grok_nb.errors import (
     APIConnectionError,
     BudgetExceeded,
     ConfigError,
@@ -29,8 +29,8 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .answer import Answer
-    from .session import CallPlan
+    from grok_nb.answer import Answer
+    from grok_nb.asking import CallPlan
 
 __all__ = ["answers_to_frame", "ask_many", "ask_many_async"]
 
@@ -63,7 +63,7 @@ def _item(item: Any, prompt: str | None) -> tuple[Any, str]:
 
 
 def _failed(error: GrokError | BaseException, call: CallPlan | None, label: str) -> Answer:
-    from .answer import Answer
+    from grok_nb.answer import Answer
 
     answer = Answer(text="", finish_reason="error", model=call.model if call else "")
     answer.error = error
@@ -92,8 +92,8 @@ class _Batch:
     async def run_one(self, call: CallPlan) -> Answer:
         from dataclasses import replace
 
-        from .cache import request_key
-        from .session import send_async
+        from grok_nb.asking import send_async
+        from grok_nb.cache.responses import request_key
 
         key = call.cache_key or request_key(call.body, call.base_url)
         if key in self.inflight:  # the same request twice in one batch: pay once
@@ -161,9 +161,9 @@ async def ask_many_async(
     **options: Any,
 ) -> list[Answer]:
     """``ask_many`` for ``await``."""
-    from .render import format_usd
-    from .session import CallPlan as CallPlanType
-    from .session import plan_call, resolve_options
+    from grok_nb.asking import CallPlan as CallPlanType
+    from grok_nb.asking import plan_call, resolve_options
+    from grok_nb.render import format_usd
 
     opts = resolve_options(concurrency=concurrency, max_cost_usd=max_cost_usd, **options)
     pairs = [_item(item, prompt) for item in items]
@@ -243,13 +243,13 @@ async def ask_many_async(
 def _is_cached(call: CallPlan) -> bool:
     if call.cache_key is None or call.options["cache"] not in ("use", "replay"):
         return False
-    from .session import response_cache
+    from grok_nb.asking import response_cache
 
     return call.cache_key in response_cache(call.options)
 
 
 def _label(image: Any) -> str:
-    from .images import describe_source
+    from grok_nb.images import describe_source
 
     try:
         return describe_source(image)
@@ -260,7 +260,7 @@ def _label(image: Any) -> str:
 def _progress(total: int, estimate: float | None) -> Any:
     from tqdm.auto import tqdm
 
-    from .render import format_usd
+    from grok_nb.render import format_usd
 
     desc = "ask_many" if estimate is None else f"ask_many (est. {format_usd(estimate)})"
     return tqdm(total=total, desc=desc, unit="img")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .tiling import RULES, plan
+from grok_nb.tiling import RULES, plan
 
 __all__ = ["PROBE_SIZES", "CalibrationReport", "calibrate", "calibrated_rule"]
 
@@ -94,7 +94,7 @@ class CalibrationReport:
         return out
 
     def summary(self) -> str:
-        from .render import format_usd
+        from grok_nb.render import format_usd
 
         n = len(self.rows)
         if self.verdict:
@@ -122,7 +122,7 @@ class CalibrationReport:
 
 def calibrate(model: str | None = None, *, save: bool = True, **options: Any) -> CalibrationReport:
     """Send the probes to ``model`` (one request each, one-token answers) and report."""
-    from .session import ask, resolve_options
+    from grok_nb.asking import ask, resolve_options
 
     opts = resolve_options(model=model)
     name = opts["model"]

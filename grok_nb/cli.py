@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from .errors import GrokError
+from grok_nb.errors import GrokError
 
 __all__ = ["main"]
 
@@ -15,8 +15,8 @@ EXIT_USAGE = 2
 
 
 def _cmd_tiles(args: argparse.Namespace) -> int:
-    from .render import format_usd
-    from .session import tiles
+    from grok_nb.asking import tiles
+    from grok_nb.render import format_usd
 
     plans = [tiles(src, rule=args.rule, detail=args.detail) for src in args.images]
     if args.json:
@@ -58,7 +58,7 @@ def _cmd_tiles(args: argparse.Namespace) -> int:
 
 
 def _cmd_ask(args: argparse.Namespace) -> int:
-    from .session import ask
+    from grok_nb.asking import ask
 
     answer = ask(
         args.prompt,
@@ -73,14 +73,14 @@ def _cmd_ask(args: argparse.Namespace) -> int:
         json.dump(answer.to_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        from .render import answer_footer
+        from grok_nb.render import answer_footer
 
         print(f"\n---\n{answer_footer(answer)}", file=sys.stderr)
     return 0
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from .calibration import calibrate
+    from grok_nb.calibration import calibrate
 
     report = calibrate(args.model)
     print(report)
@@ -88,8 +88,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .pricing import DEFAULT_MODEL
-    from .tiling import DEFAULT_RULE, DETAILS, RULES
+    from grok_nb.pricing import DEFAULT_MODEL
+    from grok_nb.tiling import DEFAULT_RULE, DETAILS, RULES
 
     parser = argparse.ArgumentParser(
         prog="grok-nb", description="Grok vision from the shell: tile plans, questions, simulator."
@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["simulate"]:  # the simulator parses its own options
-        from .simulator import main as simulate
+        from grok_nb.simulator import main as simulate
 
         return int(simulate(argv[1:]))
     parser = build_parser()

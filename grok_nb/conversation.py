@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .answer import Answer
-    from .tiling import TilePlan
+    from grok_nb.answer import Answer
+    from grok_nb.tiling import TilePlan
 
 __all__ = ["Conversation"]
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .answer import Answer
+    from grok_nb.answer import Answer
 
 __all__ = ["LEDGER", "Ledger", "LedgerRow"]
 

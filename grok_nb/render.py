@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from PIL import Image
 
-    from .tiling import TilePlan
+    from grok_nb.tiling import TilePlan
 
 __all__ = ["format_usd", "plan_caption", "plan_mimebundle", "plan_overlay", "plans_mimebundle"]
 
@@ -38,7 +38,7 @@ def format_usd(value: float | None) -> str:
 
 
 def plan_caption(plan: TilePlan, model: str | None = None) -> str:
-    from .pricing import DEFAULT_MODEL
+    from grok_nb.pricing import DEFAULT_MODEL
 
     cols, rows = plan.grid
     extra = f" + {plan.extra_tiles} extra" if plan.extra_tiles else ""
@@ -80,7 +80,7 @@ def _layout(
     Stretching rules draw in original pixels (the image fills the grid); padding
     rules (``ceil``) draw the padded canvas so the empty part of edge tiles shows.
     """
-    from .tiling import RULES
+    from grok_nb.tiling import RULES
 
     rule = RULES.get(plan.rule)
     if rule is None or rule.layout == "aspect" or plan.detail == "low":

@@ -13,8 +13,8 @@ from typing import Any
 from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, validate
 from traitlets.config import SingletonConfigurable
 
-from .pricing import DEFAULT_MODEL
-from .tiling import DEFAULT_RULE, DETAILS, RULES
+from grok_nb.pricing import DEFAULT_MODEL
+from grok_nb.tiling import DEFAULT_RULE, DETAILS, RULES
 
 __all__ = ["CACHE_MODES", "GrokVision", "current"]
 

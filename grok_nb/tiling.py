@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .errors import ConfigError, ImageError
+from grok_nb.errors import ConfigError, ImageError
 
 __all__ = [
     "ASPECT_CANDIDATES",
@@ -136,7 +136,7 @@ class TilePlan:
 
     def cost_usd(self, model: str | None = None) -> float | None:
         """Estimated USD for this image's tokens with ``model`` (``None``: price unknown)."""
-        from .pricing import price_for
+        from grok_nb.pricing import price_for
 
         price = price_for(model)
         return None if price is None else price.image_cost(self.tokens)
@@ -174,7 +174,7 @@ class TilePlan:
     def _repr_mimebundle_(
         self, include: Any = None, exclude: Any = None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        from .render import OVERLAY_METADATA, plan_mimebundle
+        from grok_nb.render import OVERLAY_METADATA, plan_mimebundle
 
         return plan_mimebundle(self), OVERLAY_METADATA
 

@@ -11,7 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from grok_nb.cache import REDACTED, CacheEntry, GrokCacheWarning, ResponseCache, request_key
+from grok_nb.cache.responses import (
+    REDACTED,
+    CacheEntry,
+    GrokCacheWarning,
+    ResponseCache,
+    request_key,
+)
 
 SECRET = "xai-TESTKEY-9f8e7d6c5b4a3210zz"
 BASE = "https://api.x.ai/v1"
@@ -260,7 +266,7 @@ def test_key_from_dotenv_and_key_shapes_are_scrubbed(
 
 def test_importing_the_cache_stays_cheap() -> None:
     code = (
-        "import sys, grok_nb.cache; "
+        "import sys, grok_nb.cache.responses; "
         "print(sorted(m for m in ('platformdirs', 'dotenv', 'httpx', 'PIL') if m in sys.modules))"
     )
     out = subprocess.run(

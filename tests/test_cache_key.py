@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grok_nb.cache import (
+from grok_nb.cache.responses import (
     CACHE_MODES,
     cacheable,
     canonical_request,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from grok_nb.cache import GrokCacheWarning, ResponseCache
+from grok_nb.cache.responses import GrokCacheWarning, ResponseCache
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = "https://api.x.ai/v1"
@@ -51,7 +51,7 @@ WRITER = textwrap.dedent(
     """
     import sys, time, warnings
     from pathlib import Path
-    from grok_nb.cache import GrokCacheWarning, ResponseCache
+    from grok_nb.cache.responses import GrokCacheWarning, ResponseCache
 
     warnings.simplefilter("error", GrokCacheWarning)  # a degraded call would lose data
     path, name, other, go = sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4])

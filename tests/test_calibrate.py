@@ -6,8 +6,8 @@ import pytest
 from PIL import Image
 
 from grok_nb import simulator
+from grok_nb.asking import plan_call
 from grok_nb.calibration import PROBE_SIZES, calibrate, calibrated_rule
-from grok_nb.session import plan_call
 from grok_nb.tiling import RULES
 
 
@@ -32,6 +32,6 @@ def test_calibrate_identifies_the_rule(
     call = plan_call("?", [Image.new("RGB", (449, 449))], model="grok-4.3")
     assert call.plans[0].rule == rule
     assert calibrated_rule("grok-4-1-fast-non-reasoning") is None
-    from grok_nb.explorer import TileExplorer
+    from grok_nb.notebook.explorer import TileExplorer
 
     assert TileExplorer(Image.new("RGB", (449, 449)), model="grok-4.3").rule == rule

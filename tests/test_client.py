@@ -18,10 +18,10 @@ from pydantic import BaseModel, Field
 
 from grok_nb import simulator
 from grok_nb.answer import Usage
-from grok_nb.client import Client
+from grok_nb.api.client import Client
+from grok_nb.api.request import build_chat_request
 from grok_nb.errors import MissingKeyError, StructuredOutputError
 from grok_nb.pricing import price_for
-from grok_nb.request import build_chat_request
 from grok_nb.tiling import plan
 
 
@@ -181,7 +181,7 @@ def test_key_and_base_url_are_read_at_call_time(sim, monkeypatch, isolated_env):
 
 
 def test_models_and_language_models_with_day_cache(sim, isolated_env):
-    from grok_nb import models
+    import grok_nb.api.catalogue as models
 
     with _client(sim) as client:
         assert "grok-4.3" in client.models()
@@ -206,7 +206,7 @@ def test_models_and_language_models_with_day_cache(sim, isolated_env):
 
 
 def test_language_models_fall_back_offline(isolated_env):
-    from grok_nb import models
+    import grok_nb.api.catalogue as models
     from grok_nb.pricing import FALLBACK_PRICES
 
     # no key at all: the dated table
@@ -264,11 +264,11 @@ def test_async_listings_and_latency():
 def test_retries_are_logged_without_secrets(sim, caplog):
     import logging
 
-    caplog.set_level(logging.INFO, logger="grok_nb.client")
+    caplog.set_level(logging.INFO, logger="grok_nb.api.client")
     sim.inject("503")
     with Client(api_key=KEY, base_url=sim.base_url, sleep=lambda s: None) as client:
         client.chat(build_chat_request(["hi"], model=MODEL))
-    messages = [r.getMessage() for r in caplog.records if r.name == "grok_nb.client"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "grok_nb.api.client"]
     assert any("HTTP 503 from 127.0.0.1" in m and "retry 1 of 2" in m for m in messages)
     scan_for_key(*messages)
 
@@ -290,8 +290,8 @@ def test_simulator_does_not_import_the_client():
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
     )
     assert out.returncode == 0, out.stderr
-    assert "grok_nb.tiling" in out.stdout and "grok_nb.client" not in out.stdout
-    assert "grok_nb.keys" not in out.stdout and "httpx" not in out.stdout
+    assert "grok_nb.tiling" in out.stdout and "grok_nb.api.client" not in out.stdout
+    assert "grok_nb.api.credentials" not in out.stdout and "httpx" not in out.stdout
 
 
 def test_one_client_shared_by_threads(sim):

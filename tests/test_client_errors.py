@@ -9,6 +9,12 @@ import pytest
 from client_fixtures import KEY, isolated_env_fixture  # noqa: F401  (fixture)
 
 from grok_nb.answer import Answer, Usage
+from grok_nb.api.error_map import (
+    error_for_status,
+    parse_retry_after,
+    retry_delay,
+    server_message,
+)
 from grok_nb.errors import (
     APIConnectionError,
     APIError,
@@ -22,12 +28,6 @@ from grok_nb.errors import (
     RateLimitError,
     StructuredOutputError,
     UnprocessableEntityError,
-)
-from grok_nb.http_errors import (
-    error_for_status,
-    parse_retry_after,
-    retry_delay,
-    server_message,
 )
 
 URL = "https://api.x.ai/v1/chat/completions"

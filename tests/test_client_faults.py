@@ -16,7 +16,8 @@ from client_fixtures import (  # noqa: F401  (fixtures)
 )
 
 from grok_nb import simulator
-from grok_nb.client import Client
+from grok_nb.api.client import Client
+from grok_nb.api.request import build_chat_request
 from grok_nb.errors import (
     APIConnectionError,
     APIError,
@@ -30,7 +31,6 @@ from grok_nb.errors import (
     RateLimitError,
     UnprocessableEntityError,
 )
-from grok_nb.request import build_chat_request
 
 BODY = build_chat_request(["Describe", FakeImage((96, 64))], model=MODEL)
 PLAIN = build_chat_request(["Describe", FakeImage((96, 64))], model=MODEL, stream=False)

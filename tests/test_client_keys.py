@@ -18,9 +18,8 @@ from client_fixtures import (  # noqa: F401  (fixtures)
     sim_fixture,
 )
 
-from grok_nb.client import Client
-from grok_nb.errors import ConfigError, GrokError, MissingKeyError
-from grok_nb.keys import (
+from grok_nb.api.client import Client
+from grok_nb.api.credentials import (
     DEFAULT_BASE_URL,
     Secret,
     find_api_key,
@@ -28,7 +27,8 @@ from grok_nb.keys import (
     require_api_key,
     resolve_base_url,
 )
-from grok_nb.request import build_chat_request
+from grok_nb.api.request import build_chat_request
+from grok_nb.errors import ConfigError, GrokError, MissingKeyError
 
 
 def test_key_lookup_order(monkeypatch, isolated_env):

@@ -12,8 +12,8 @@ from client_fixtures import (  # noqa: F401  (fixtures)
 from openai import OpenAI
 
 from grok_nb.answer import Usage
-from grok_nb.client import Client
-from grok_nb.request import build_chat_request
+from grok_nb.api.client import Client
+from grok_nb.api.request import build_chat_request
 
 
 def _as_usage(u) -> Usage:

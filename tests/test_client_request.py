@@ -8,13 +8,13 @@ import pytest
 from client_fixtures import MODEL, FakeImage, isolated_env_fixture  # noqa: F401  (fixture)
 from pydantic import BaseModel, Field
 
-from grok_nb.errors import ConfigError, GrokError, StructuredOutputError
-from grok_nb.request import (
+from grok_nb.api.request import (
     build_chat_request,
     parse_structured,
     redact_request,
     response_format_for,
 )
+from grok_nb.errors import ConfigError, GrokError, StructuredOutputError
 
 
 class Thing(BaseModel):

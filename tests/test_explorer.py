@@ -15,13 +15,12 @@ import pytest
 from PIL import Image
 
 from grok_nb.errors import ConfigError, GrokError, ImageError
-from grok_nb.explorer import (
+from grok_nb.notebook.explorer import (
     JS_DIR,
     TileExplorer,
     _load_locally,
     check_crop,
     framed_size,
-    js_dir,
 )
 from grok_nb.pricing import FALLBACK_PRICES
 from grok_nb.tiling import RULES, TilePlan
@@ -134,15 +133,6 @@ def test_js_assets_and_lists(explorer: TileExplorer) -> None:
     assert names == list(FALLBACK_PRICES)
     prices = {m["name"]: m["image_per_million"] for m in explorer.models}
     assert prices["grok-4.3"] == FALLBACK_PRICES["grok-4.3"].image_rate
-
-
-def test_js_dir_prefers_the_packaged_copy(tmp_path: Path) -> None:
-    pkg = tmp_path / "site" / "grok_nb"
-    (pkg / "js").mkdir(parents=True)
-    assert js_dir(pkg) == pkg / "js"  # wheel layout
-    src = tmp_path / "checkout" / "grok_nb"
-    src.mkdir(parents=True)
-    assert js_dir(src) == tmp_path / "checkout" / "js"  # source tree
 
 
 def test_unknown_model_is_listed_without_a_price(explorer: TileExplorer) -> None:

@@ -12,8 +12,8 @@ from conftest import TEST_KEY
 from PIL import Image
 
 import grok_nb
-from grok_nb.request import redact_request
-from grok_nb.session import plan_call
+from grok_nb.api.request import redact_request
+from grok_nb.asking import plan_call
 
 
 def test_key_appears_nowhere(sim: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -39,7 +39,7 @@ def test_key_appears_nowhere(sim: Any, tmp_path: Path, caplog: pytest.LogCapture
 
     batch = grok_nb.ask_many([img, tmp_path / "missing.png"], "Batch.", progress=False)
     seen += [repr(a) for a in batch] + [str(a.error) for a in batch]
-    from grok_nb.models import language_models
+    from grok_nb.api.catalogue import language_models
 
     client = grok_nb.Client()
     seen += [repr(client), repr(language_models(client, refresh=True)[:2])]

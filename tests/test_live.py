@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from grok_nb.live import LiveMarkdown
+from grok_nb.notebook.live import LiveMarkdown
 
 
 class FakeHandle:

@@ -245,7 +245,7 @@ def test_tiles_magic_shows_one_explorer_per_image_and_a_total(
 def test_interrupt_keeps_the_partial_answer(
     shell: InteractiveShell, sim: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from grok_nb.live import LiveMarkdown
+    from grok_nb.notebook.live import LiveMarkdown
 
     original = LiveMarkdown.__call__
     seen = {"n": 0}
@@ -269,7 +269,7 @@ def test_interrupt_keeps_the_partial_answer(
 
 
 def test_explorer_token_sends_exactly_the_framed_region(shell: InteractiveShell, sim: Any) -> None:
-    from grok_nb.explorer import TileExplorer
+    from grok_nb.notebook.explorer import TileExplorer
 
     ex = TileExplorer(photo(1600, 1200))
     ex.crop = [400, 300, 1200, 700]  # an 800x400 region

@@ -32,8 +32,8 @@ from client_fixtures import (  # noqa: F401  (fixtures)
 from pydantic import BaseModel, Field
 
 from grok_nb import simulator
-from grok_nb.client import Client
-from grok_nb.request import build_chat_request
+from grok_nb.api.client import Client
+from grok_nb.api.request import build_chat_request
 
 
 class Caption(BaseModel):

@@ -10,10 +10,10 @@ import pytest
 from PIL import Image, ImageDraw
 
 import grok_nb
-import grok_nb.session as session
+import grok_nb.asking as session
+from grok_nb.cache.prepared import PreparedStore
 from grok_nb.images import prepare
 from grok_nb.images.fingerprint import fingerprint
-from grok_nb.prepared_store import PreparedStore
 
 
 def photo_file(folder: Path, name: str = "photo.jpg") -> Path:

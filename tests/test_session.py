@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 
 import grok_nb
 from grok_nb import BudgetExceeded, CacheMiss, ConfigError, MissingKeyError
-from grok_nb.session import plan_call
+from grok_nb.asking import plan_call
 
 
 def picture(w: int = 800, h: int = 600) -> Image.Image:

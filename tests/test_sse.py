@@ -7,8 +7,8 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grok_nb.sse import SSEDecoder, SSEEvent, iter_events
-from grok_nb.stream import StreamState
+from grok_nb.api.sse import SSEDecoder, SSEEvent, iter_events
+from grok_nb.api.stream import StreamState
 
 STREAM = (
     "\ufeff: keep-alive comment\r\n"

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from conftest import REPO
 
+JS_SRC = REPO / "grok_nb" / "notebook" / "js"
+
 
 def test_wheel_ships_js_and_imports_from_itself(tmp_path: Path) -> None:
     out = tmp_path / "dist"
@@ -29,12 +31,12 @@ def test_wheel_ships_js_and_imports_from_itself(tmp_path: Path) -> None:
     )
     wheel = next(out.glob("grok_nb-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    js_sources = sorted(p.name for p in (REPO / "js").glob("*.js")) + sorted(
-        p.name for p in (REPO / "js").glob("*.css")
+    js_sources = sorted(p.name for p in JS_SRC.glob("*.js")) + sorted(
+        p.name for p in JS_SRC.glob("*.css")
     )
-    assert js_sources, "js/ has no assets"
+    assert js_sources, "grok_nb/notebook/js/ has no assets"
     for name in js_sources:
-        assert f"grok_nb/js/{name}" in names, f"{name} missing from the wheel"
+        assert f"grok_nb/notebook/js/{name}" in names, f"{name} missing from the wheel"
     assert not any(n.startswith("tests/") for n in names)
 
     target = tmp_path / "site"
@@ -56,7 +58,7 @@ def test_wheel_ships_js_and_imports_from_itself(tmp_path: Path) -> None:
         "import pathlib, grok_nb, grok_nb.tiling as t; "
         "root = pathlib.Path(grok_nb.__file__).parent; "
         f"assert str(root).startswith({str(target)!r}), root; "
-        "assert (root / 'js' / 'tiles.js').is_file(); "
+        "assert (root / 'notebook' / 'js' / 'tiles.js').is_file(); "
         "print(t.plan(1920, 1080).tokens)"
     )
     # run from an empty folder so the source tree cannot be imported by accident

@@ -12,10 +12,10 @@ URL; with ``arrays``, ``figures``, ``fetch``, ``decode``), ``normalise``,
 
 from __future__ import annotations
 
-from .encode import MAX_BYTES, mime_of
-from .prepared import PreparedImage, load_image, prepare, prepare_many
-from .resize import model_size
-from .sources import ACCEPTED, describe_source, expand_sources
+from grok_nb.images.encode import MAX_BYTES, mime_of
+from grok_nb.images.prepared import PreparedImage, load_image, prepare, prepare_many
+from grok_nb.images.resize import model_size
+from grok_nb.images.sources import ACCEPTED, describe_source, expand_sources
 
 __all__ = [
     "ACCEPTED",

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ImageError
+from grok_nb.errors import ImageError
 
 if TYPE_CHECKING:
     import numpy as np

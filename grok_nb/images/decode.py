@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from ..errors import ImageError
+from grok_nb.errors import ImageError
 
 if TYPE_CHECKING:
     from PIL import Image

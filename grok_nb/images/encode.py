@@ -27,7 +27,7 @@ import io
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..errors import ImageError
+from grok_nb.errors import ImageError
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -153,7 +153,7 @@ def encode_within_limit(
     ``smaller``: sizes that keep the tile plan, each with a note, tried in order
     after the quality and format fallbacks fail at the current size.
     """
-    from .resize import downscale
+    from grok_nb.images.resize import downscale
 
     limit = MAX_BYTES if limit is None else limit
     notes: list[str] = []

@@ -11,7 +11,7 @@ import base64
 import binascii
 import urllib.parse
 
-from ..errors import ImageError
+from grok_nb.errors import ImageError
 
 __all__ = [
     "FETCH_MAX_BYTES",

@@ -27,8 +27,8 @@ import io
 import struct
 from typing import Any
 
-from ..errors import ImageError
-from ..tiling import TileRule, plan
+from grok_nb.errors import ImageError
+from grok_nb.tiling import TileRule, plan
 
 __all__ = ["MAX_RENDER_SIDE", "figure_label", "is_matplotlib", "render_figure", "root_figure"]
 

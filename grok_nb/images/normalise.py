@@ -16,8 +16,8 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
-from ..errors import ImageError
-from .decode import pillow_errors
+from grok_nb.errors import ImageError
+from grok_nb.images.decode import pillow_errors
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -118,7 +118,7 @@ def _deep_to_rgb(im: Image.Image, label: str, notes: list[str]) -> Image.Image:
     """16-bit, 32-bit integer and float modes, via numpy (which matplotlib brings)."""
     import numpy as np
 
-    from .arrays import array_to_pil
+    from grok_nb.images.arrays import array_to_pil
 
     arr = np.asarray(im)
     if im.mode.startswith("I;16"):  # a 16-bit file: full scale is 65535 by definition

@@ -15,13 +15,13 @@ import io
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError, ImageError
-from ..tiling import DETAILS, TilePlan, TileRule, get_rule, plan
-from .decode import pillow_errors
-from .encode import choose_format, encode_within_limit, mime_of
-from .normalise import normalise, upright_size
-from .resize import downscale, model_size, plan_key, preview
-from .sources import Opened, expand_sources, open_source
+from grok_nb.errors import ConfigError, ImageError
+from grok_nb.images.decode import pillow_errors
+from grok_nb.images.encode import choose_format, encode_within_limit, mime_of
+from grok_nb.images.normalise import normalise, upright_size
+from grok_nb.images.resize import downscale, model_size, plan_key, preview
+from grok_nb.images.sources import Opened, expand_sources, open_source
+from grok_nb.tiling import DETAILS, TilePlan, TileRule, get_rule, plan
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -102,7 +102,7 @@ def _single(source: Any, label: str | None) -> Any:
     items = expand_sources(source)
     if len(items) == 1:
         return items[0]
-    from .sources import describe_source
+    from grok_nb.images.sources import describe_source
 
     name = label or describe_source(source)
     if not items:

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from ..tiling import TilePlan, TileRule, get_rule, plan
+from grok_nb.tiling import TilePlan, TileRule, get_rule, plan
 
 if TYPE_CHECKING:
     from PIL import Image

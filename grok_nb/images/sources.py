@@ -14,10 +14,10 @@ import types
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ImageError
-from ..tiling import TileRule
-from .decode import open_bytes, sniff_format
-from .fetch import decode_data_url, fetch_url, is_data_url, is_http_url
+from grok_nb.errors import ImageError
+from grok_nb.images.decode import open_bytes, sniff_format
+from grok_nb.images.fetch import decode_data_url, fetch_url, is_data_url, is_http_url
+from grok_nb.tiling import TileRule
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -84,7 +84,7 @@ def _is_tensor(obj: object) -> bool:
 
 
 def _is_prepared(obj: object) -> bool:
-    from .prepared import PreparedImage
+    from grok_nb.images.prepared import PreparedImage
 
     return isinstance(obj, PreparedImage)
 
@@ -124,7 +124,7 @@ def describe_source(source: Any) -> str:
         return f"PIL {source.mode} image {source.width}x{source.height}"
     module = _module(source)
     if module == "matplotlib":
-        from .figures import figure_label
+        from grok_nb.images.figures import figure_label
 
         return figure_label(source)
     if _is_ipython_image(source):
@@ -135,27 +135,27 @@ def describe_source(source: Any) -> str:
         data = getattr(source, "data", None) or b""
         return f"IPython Image ({len(data):,} bytes)"
     if module == "numpy" and hasattr(source, "shape"):
-        from .arrays import array_label
+        from grok_nb.images.arrays import array_label
 
         if source.dtype.kind == "O" and source.size and _module(source.flat[0]) == "matplotlib":
-            from .figures import figure_label, root_figure
+            from grok_nb.images.figures import figure_label, root_figure
 
             fig = root_figure(source.flat[0])
             return f"array of {source.size} Axes of {figure_label(fig) if fig else 'no figure'}"
         return array_label(source)
     if _is_tensor(source) and hasattr(source, "shape"):
-        from .arrays import array_label
+        from grok_nb.images.arrays import array_label
 
         return array_label(source, type(source).__name__)
     if _held_figure(source) is not None:
-        from .figures import figure_label
+        from grok_nb.images.figures import figure_label
 
         return figure_label(source)
     if hasattr(source, "read"):
         name = getattr(source, "name", None)
         return _short(os.path.basename(name)) if isinstance(name, str) else "file object"
     if hasattr(source, "__array__") and hasattr(source, "shape"):
-        from .arrays import array_label
+        from grok_nb.images.arrays import array_label
 
         return array_label(source, type(source).__name__)
     return f"{type(source).__name__} object"
@@ -246,7 +246,7 @@ def _from_url(text: str, label: str, fetch_urls: bool) -> Opened:
 
 
 def _from_figure(obj: Any, label: str, rule: str | TileRule | None, detail: str) -> Opened:
-    from .figures import render_figure
+    from grok_nb.images.figures import render_figure
 
     png, notes = render_figure(obj, label, rule=rule, detail=detail)
     opened = _from_bytes(png, label, notes)
@@ -255,7 +255,7 @@ def _from_figure(obj: Any, label: str, rule: str | TileRule | None, detail: str)
 
 
 def _from_array(obj: Any, label: str) -> Opened:
-    from .arrays import array_to_pil
+    from grok_nb.images.arrays import array_to_pil
 
     image, notes = array_to_pil(obj, label)
     return Opened(label, image, notes=notes)
@@ -274,7 +274,7 @@ def _from_ipython(obj: Any, label: str, fetch_urls: bool) -> Opened:
 
 def _object_array_figure(obj: Any, label: str) -> Any:
     """A numpy array of Axes (plt.subplots, pandas subplots=True) -> their one figure."""
-    from .figures import root_figure
+    from grok_nb.images.figures import root_figure
 
     figs = {id(f): f for a in obj.ravel() if (f := root_figure(a)) is not None}
     if len(figs) != 1 or not all(_module(a) == "matplotlib" for a in obj.ravel()):

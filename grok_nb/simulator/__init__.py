@@ -16,13 +16,13 @@ can be scripted per request::
         ...
 
 From the shell: ``grok-nb simulate --port 8000`` (or ``python -m grok_nb.simulator``).
-The simulator shares nothing with ``grok_nb.client``: they meet only on the wire.
+The simulator shares nothing with ``grok_nb.api.client``: they meet only on the wire.
 """
 
 from __future__ import annotations
 
-from .command import main
-from .faults import Fault
-from .server import Simulator, serve
+from grok_nb.simulator.command import main
+from grok_nb.simulator.faults import Fault
+from grok_nb.simulator.server import Simulator, serve
 
 __all__ = ["Fault", "Simulator", "main", "serve"]

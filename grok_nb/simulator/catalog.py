@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..pricing import API_PRICE_UNITS_PER_USD_PER_MILLION, FALLBACK_PRICES
+from grok_nb.pricing import API_PRICE_UNITS_PER_USD_PER_MILLION, FALLBACK_PRICES
 
 __all__ = ["CATALOG", "SimModel", "language_models_payload", "models_payload", "resolve"]
 

@@ -7,9 +7,9 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from ..tiling import DEFAULT_RULE, RULES
-from .faults import Fault
-from .respond import USAGE_MODES
+from grok_nb.simulator.faults import Fault
+from grok_nb.simulator.respond import USAGE_MODES
+from grok_nb.tiling import DEFAULT_RULE, RULES
 
 __all__ = ["DEFAULT_PORT", "build_parser", "main"]
 
@@ -41,7 +41,7 @@ def build_parser(prog: str = "grok-nb simulate") -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from .server import Simulator
+    from grok_nb.simulator.server import Simulator
 
     args = build_parser().parse_args(argv)
     try:

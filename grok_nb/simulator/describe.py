@@ -10,7 +10,7 @@ import io
 import warnings
 from dataclasses import dataclass
 
-from ..tiling import TilePlan
+from grok_nb.tiling import TilePlan
 
 __all__ = ["LABEL", "ImageFacts", "answer_text", "image_facts"]
 

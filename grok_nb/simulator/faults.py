@@ -28,7 +28,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ConfigError
+from grok_nb.errors import ConfigError
 
 __all__ = ["ERROR_SHAPES", "FAULT_KINDS", "Fault", "FaultQueue", "error_body"]
 

@@ -14,9 +14,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .describe import answer_text, describe_image, describe_url
-from .jsonfill import instance_for
-from .validate import CACHED_PREFIX_TOKENS, ChatInput
+from grok_nb.simulator.describe import answer_text, describe_image, describe_url
+from grok_nb.simulator.jsonfill import instance_for
+from grok_nb.simulator.validate import CACHED_PREFIX_TOKENS, ChatInput
 
 __all__ = ["USAGE_MODES", "Reply", "make_reply"]
 

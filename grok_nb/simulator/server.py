@@ -16,12 +16,12 @@ from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from ..errors import ConfigError
-from ..tiling import DEFAULT_RULE, get_rule
-from .catalog import language_models_payload, models_payload, resolve
-from .faults import BAD_KEY_MESSAGE, Fault, FaultQueue, error_body
-from .respond import USAGE_MODES, Reply, make_reply
-from .validate import SimError, parse_chat
+from grok_nb.errors import ConfigError
+from grok_nb.simulator.catalog import language_models_payload, models_payload, resolve
+from grok_nb.simulator.faults import BAD_KEY_MESSAGE, Fault, FaultQueue, error_body
+from grok_nb.simulator.respond import USAGE_MODES, Reply, make_reply
+from grok_nb.simulator.validate import SimError, parse_chat
+from grok_nb.tiling import DEFAULT_RULE, get_rule
 
 __all__ = ["Simulator", "serve"]
 

@@ -16,10 +16,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..tiling import DETAILS, TilePlan, get_rule
-from ..tiling import plan as tile_plan
-from .catalog import SimModel, resolve
-from .describe import ImageFacts, image_facts
+from grok_nb.simulator.catalog import SimModel, resolve
+from grok_nb.simulator.describe import ImageFacts, image_facts
+from grok_nb.tiling import DETAILS, TilePlan, get_rule
+from grok_nb.tiling import plan as tile_plan
 
 __all__ = ["MAX_IMAGE_BYTES", "ChatInput", "ImageInput", "SimError", "parse_chat", "sniff"]
 

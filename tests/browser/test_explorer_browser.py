@@ -34,7 +34,7 @@ pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts" / "browser"
-TILES_JS = REPO / "js" / "tiles.js"
+TILES_JS = REPO / "grok_nb" / "notebook" / "js" / "tiles.js"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -48,7 +48,7 @@ SETUP_CELL = f"""\
 import json, os
 import numpy as np
 from PIL import Image
-from grok_nb.explorer import TileExplorer
+from grok_nb.notebook.explorer import TileExplorer
 
 yy, xx = np.mgrid[0:{IMAGE_H}, 0:{IMAGE_W}]
 checks = (xx // 250 + yy // 250) % 2 * 200

@@ -98,7 +98,7 @@ def sizes() -> list[tuple[str, int, int]]:
 
 def framings() -> list[dict[str, Any]]:
     """Crops and scales for the explorer's framed size (half-pixel ties included)."""
-    from grok_nb.explorer import framed_size
+    from grok_nb.notebook.explorer import framed_size
 
     rng = random.Random(2688)
     cases: list[tuple[list[int], float]] = [

@@ -24,7 +24,7 @@ import {
   tokenSteps,
   viewToImage,
   visibleSize,
-} from "../../js/tiles.js";
+} from "../../grok_nb/notebook/js/tiles.js";
 
 const VECTORS = JSON.parse(readFileSync(new URL("../data/tile_vectors.json", import.meta.url), "utf8"));
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .images import PreparedImage
+    from grok_nb.images import PreparedImage
 
 __all__ = ["MAX_STORE_BYTES", "PreparedStore"]
 
@@ -171,8 +171,8 @@ def _meta(p: PreparedImage) -> dict[str, Any]:
 def _rebuild(meta: dict[str, Any], data: bytes, thumb: bytes) -> PreparedImage:
     from PIL import Image
 
-    from .images import PreparedImage
-    from .tiling import TilePlan
+    from grok_nb.images import PreparedImage
+    from grok_nb.tiling import TilePlan
 
     d = meta["plan"]
     preview = Image.open(io.BytesIO(thumb))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .answer import Usage
+from grok_nb.answer import Usage
 
 __all__ = ["DONE", "StreamBroken", "StreamState"]
 

@@ -16,8 +16,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import ConfigError, StructuredOutputError
-from .tiling import DETAILS
+from grok_nb.errors import ConfigError, StructuredOutputError
+from grok_nb.tiling import DETAILS
 
 __all__ = [
     "UNSUPPORTED_SCHEMA_KEYWORDS",

@@ -27,20 +27,20 @@ import weakref
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from .answer import Answer
-from .call import Call, OnDelta
-from .errors import GrokError, StructuredOutputError
-from .http_errors import retry_delay
-from .keys import Secret, find_api_key, require_api_key, resolve_base_url
-from .sse import SSEDecoder
-from .stream import StreamBroken, StreamState
+from grok_nb.answer import Answer
+from grok_nb.api.call import Call, OnDelta
+from grok_nb.api.credentials import Secret, find_api_key, require_api_key, resolve_base_url
+from grok_nb.api.error_map import retry_delay
+from grok_nb.api.sse import SSEDecoder
+from grok_nb.api.stream import StreamBroken, StreamState
+from grok_nb.errors import GrokError, StructuredOutputError
 
 if TYPE_CHECKING:
     import asyncio
 
     import httpx
 
-    from .pricing import ModelPrice
+    from grok_nb.pricing import ModelPrice
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT_S",
@@ -56,7 +56,7 @@ DEFAULT_CONNECT_TIMEOUT_S = 10.0
 DEFAULT_MAX_RETRIES = 2
 CHAT_PATH = "/chat/completions"
 
-logger = logging.getLogger("grok_nb.client")
+logger = logging.getLogger("grok_nb.api.client")
 
 
 class Client:
@@ -303,10 +303,10 @@ class Client:
     def language_models(self, *, refresh: bool = False) -> list[ModelPrice]:
         """Models with prices and a ``vision`` flag from ``GET /language-models``.
 
-        Cached on disk for a day per base URL (``grok_nb.models``); ``refresh=True``
+        Cached on disk for a day per base URL (``grok_nb.api.catalogue``); ``refresh=True``
         asks the server again. The prices are remembered for later estimates.
         """
-        from . import models
+        import grok_nb.api.catalogue as models
 
         base = self.base_url
         payload = None if refresh else models.read_cache(base)
@@ -425,7 +425,7 @@ class Client:
         return sorted(m["id"] for m in data.get("data", []) if isinstance(m, dict) and "id" in m)
 
     async def alanguage_models(self, *, refresh: bool = False) -> list[ModelPrice]:
-        from . import models
+        import grok_nb.api.catalogue as models
 
         base = self.base_url
         payload = None if refresh else models.read_cache(base)

@@ -26,9 +26,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .cache_db import BUSY_TIMEOUT_S, GrokCacheWarning, Schema, SharedDB
-from .cache_key import canonical_request, normalise_base_url, request_key
-from .errors import ConfigError
+from grok_nb.cache.db import BUSY_TIMEOUT_S, GrokCacheWarning, Schema, SharedDB
+from grok_nb.cache.keys import canonical_request, normalise_base_url, request_key
+from grok_nb.errors import ConfigError
 
 __all__ = [
     "CACHE_MODES",

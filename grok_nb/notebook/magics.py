@@ -17,10 +17,10 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 
-from .capture import ImageCapture
-from .conversation import Conversation
-from .errors import APIConnectionError, GrokError, MissingKeyError
-from .settings import GrokVision
+from grok_nb.conversation import Conversation
+from grok_nb.errors import APIConnectionError, GrokError, MissingKeyError
+from grok_nb.notebook.capture import ImageCapture
+from grok_nb.settings import GrokVision
 
 __all__ = ["GrokVisionMagics", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -56,7 +56,7 @@ class GrokVisionMagics(Magics):
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
         else:
-            from .session import Labelled
+            from grok_nb.asking import Labelled
 
             if type(value).__name__ == "TileExplorer":  # send exactly what was framed
                 return [Labelled(value.image(), f"{token} (framed)")]
@@ -90,7 +90,7 @@ class GrokVisionMagics(Magics):
                 "no image given, and no image has been displayed in this kernel yet: "
                 "name one (a variable, file, URL or figure) after %%grokvision"
             )
-        from .images import prepare
+        from grok_nb.images import prepare
 
         opts = self.settings
         prepared = prepare(
@@ -175,7 +175,7 @@ class GrokVisionMagics(Magics):
             "stream": False if args.no_stream else None,
         }
         history = self.conversation if args.cont else Conversation()
-        from . import session
+        import grok_nb.asking as session
 
         try:
             call = session.plan_call(
@@ -206,7 +206,7 @@ class GrokVisionMagics(Magics):
         return parser.parse_intermixed_args(arg_split(line, strict=True))
 
     def _show_preview(self, call: Any, *, show: bool) -> None:
-        from .render import OVERLAY_METADATA, estimate_mimebundle, thumbnails_mimebundle
+        from grok_nb.render import OVERLAY_METADATA, estimate_mimebundle, thumbnails_mimebundle
 
         if show and call.plans:
             # the same images re-run: reuse the drawn strip (PNG encoding is most of a
@@ -223,7 +223,7 @@ class GrokVisionMagics(Magics):
         display(estimate_mimebundle(call), raw=True)
 
     def _show_request(self, call: Any) -> None:
-        from .request import redact_request
+        from grok_nb.api.request import redact_request
 
         dump = json.dumps(redact_request(call.body), indent=2, ensure_ascii=False)
         url = f"{call.base_url}/chat/completions"
@@ -238,9 +238,9 @@ class GrokVisionMagics(Magics):
         )
 
     def _send(self, call: Any) -> Any:
-        from . import session
-        from .live import LiveMarkdown
-        from .render import answer_mimebundle
+        import grok_nb.asking as session
+        from grok_nb.notebook.live import LiveMarkdown
+        from grok_nb.render import answer_mimebundle
 
         live = LiveMarkdown() if call.options["stream"] else None
         try:
@@ -285,8 +285,8 @@ class GrokVisionMagics(Magics):
     @line_magic
     def grokvision_usage(self, line: str = "") -> Any:
         """This kernel's calls, tokens (estimated and billed) and spend."""
-        from .ledger import LEDGER
-        from .render import usage_mimebundle
+        from grok_nb.ledger import LEDGER
+        from grok_nb.render import usage_mimebundle
 
         if line.strip() == "clear":
             LEDGER.clear()
@@ -299,8 +299,8 @@ class GrokVisionMagics(Magics):
         """The interactive tile explorer for each image named on the line."""
         from IPython.utils.process import arg_split
 
-        from .explorer import TileExplorer
-        from .render import format_usd
+        from grok_nb.notebook.explorer import TileExplorer
+        from grok_nb.render import format_usd
 
         tokens = arg_split(line, strict=True)
         images = [img for token in tokens for img in self._resolve_token(token)]
@@ -333,8 +333,8 @@ class GrokVisionMagics(Magics):
     @line_magic
     def grokvision_cache(self, line: str = "") -> None:
         """The response cache: size, hits, money saved; ``%grokvision_cache clear`` empties it."""
-        from .render import format_usd
-        from .session import _prepared_store, resolve_options, response_cache
+        from grok_nb.asking import _prepared_store, resolve_options, response_cache
+        from grok_nb.render import format_usd
 
         cache = response_cache(resolve_options())
         action = line.strip()
@@ -361,9 +361,9 @@ class GrokVisionMagics(Magics):
     @line_magic
     def grokvision_models(self, line: str = "") -> None:
         """Vision-capable models and their prices (from the API; offline, a dated table)."""
-        from .client import Client
-        from .models import language_models
-        from .render import models_mimebundle
+        from grok_nb.api.catalogue import language_models
+        from grok_nb.api.client import Client
+        from grok_nb.render import models_mimebundle
 
         client = Client(base_url=self.settings.base_url)
         try:

@@ -15,7 +15,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .errors import (
+from grok_nb.api.credentials import Secret, redact, redact_obj
+from grok_nb.errors import (
     APIConnectionError,
     APIError,
     AuthenticationError,
@@ -29,7 +30,6 @@ from .errors import (
     RateLimitError,
     UnprocessableEntityError,
 )
-from .keys import Secret, redact, redact_obj
 
 __all__ = [
     "INITIAL_RETRY_DELAY_S",
@@ -118,7 +118,7 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
         return max(float(value), 0.0)
     except ValueError:
         pass
-    import email.utils  # rare path: keep `import grok_nb.client` light
+    import email.utils  # rare path: keep `import grok_nb.api.client` light
 
     try:
         parsed = email.utils.parsedate_to_datetime(value)

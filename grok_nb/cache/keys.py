@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit, urlunsplit
 
-from .errors import ConfigError
+from grok_nb.errors import ConfigError
 
 __all__ = ["KEY_VERSION", "canonical_request", "normalise_base_url", "request_key"]
 

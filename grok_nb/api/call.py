@@ -13,21 +13,21 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
-from .answer import Answer, cost_from_usage
-from .errors import APIConnectionError, APITimeoutError, GrokError, StructuredOutputError
-from .http_errors import error_for_status
-from .keys import Secret, redact
-from .request import parse_structured, redact_request
-from .sse import SSEEvent
-from .stream import StreamBroken, StreamState
+from grok_nb._version import __version__
+from grok_nb.answer import Answer, cost_from_usage
+from grok_nb.api.credentials import Secret, redact
+from grok_nb.api.error_map import error_for_status
+from grok_nb.api.request import parse_structured, redact_request
+from grok_nb.api.sse import SSEEvent
+from grok_nb.api.stream import StreamBroken, StreamState
+from grok_nb.errors import APIConnectionError, APITimeoutError, GrokError, StructuredOutputError
 
 if TYPE_CHECKING:
     import httpx
 
 __all__ = ["Call", "OnDelta"]
 
-logger = logging.getLogger("grok_nb.client")
+logger = logging.getLogger("grok_nb.api.client")
 
 OnDelta = Callable[[str], None]
 

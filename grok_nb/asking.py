@@ -15,15 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import BudgetExceeded, CacheMiss, ConfigError
-from .tiling import DEFAULT_RULE, TilePlan, plan
+from grok_nb.errors import BudgetExceeded, CacheMiss, ConfigError
+from grok_nb.tiling import DEFAULT_RULE, TilePlan, plan
 
 if TYPE_CHECKING:
-    from .answer import Answer
-    from .cache import ResponseCache
-    from .client import Client
-    from .images import PreparedImage
-    from .prepared_store import PreparedStore
+    from grok_nb.answer import Answer
+    from grok_nb.api.client import Client
+    from grok_nb.cache.prepared import PreparedStore
+    from grok_nb.cache.responses import ResponseCache
+    from grok_nb.images import PreparedImage
 
 __all__ = ["CallPlan", "Estimate", "ask", "ask_async", "plan_call", "resolve_options", "tiles"]
 
@@ -49,7 +49,7 @@ def tiles(image: Any, *, rule: str | None = None, detail: str = "high") -> TileP
     if _is_size(image):
         width, height = image
         return plan(width, height, rule, detail)
-    from .images import load_image
+    from grok_nb.images import load_image
 
     pil, label, _notes = load_image(image, rule=rule, detail=detail)
     result = plan(pil.width, pil.height, rule, detail)
@@ -60,7 +60,7 @@ def tiles(image: Any, *, rule: str | None = None, detail: str = "high") -> TileP
 
 def resolve_options(**overrides: Any) -> dict[str, Any]:
     """Settings in force, with every non-``None`` override applied and validated."""
-    from .settings import current
+    from grok_nb.settings import current
 
     settings = current()
     known = settings.options()
@@ -74,7 +74,7 @@ def resolve_options(**overrides: Any) -> dict[str, Any]:
     if any(v is not None for v in overrides.values()):
         from traitlets import TraitError
 
-        from .settings import GrokVision
+        from grok_nb.settings import GrokVision
 
         probe = GrokVision(config=settings.config)  # validate without touching the shared one
         for name, value in overrides.items():
@@ -124,7 +124,7 @@ class CallPlan:
 def _estimate(
     body: dict[str, Any], plans: Sequence[TilePlan], unmeasured: int, opts: dict[str, Any]
 ) -> Estimate:
-    from .pricing import price_for
+    from grok_nb.pricing import price_for
 
     chars = 0
     for message in body.get("messages", []):
@@ -161,8 +161,8 @@ _lock = threading.Lock()  # ask_many plans items on worker threads
 def _prepare_one(source: Any, label: str | None, opts: dict[str, Any]) -> list[PreparedImage]:
     """Prepare one source (a glob may give several), reusing an earlier preparation:
     from this kernel's memory, else from the on-disk store beside the cache."""
-    from .images import prepare_many
-    from .images.fingerprint import fingerprint
+    from grok_nb.images import prepare_many
+    from grok_nb.images.fingerprint import fingerprint
 
     settings = (opts["tile_rule"], opts["detail"], opts["resize"], opts["fetch_urls"], label)
     fp = fingerprint(source)
@@ -185,7 +185,7 @@ def _prepare_one(source: Any, label: str | None, opts: dict[str, Any]) -> list[P
     if label is None:
         prepared = prepare_many([source], **kwargs)
     else:
-        from .images import prepare
+        from grok_nb.images import prepare
 
         prepared = [prepare(source, label=label, **kwargs)]
     if fp is not None and len(prepared) == 1:
@@ -210,8 +210,8 @@ def _prepared_store(opts: dict[str, Any]) -> PreparedStore | None:
     """The prepared-image store paired with the cache file (none when caching is off)."""
     if opts["cache"] == "off":
         return None
-    from .cache import default_cache_path
-    from .prepared_store import PreparedStore
+    from grok_nb.cache.prepared import PreparedStore
+    from grok_nb.cache.responses import default_cache_path
 
     path = Path(opts["cache_path"] or default_cache_path()).with_suffix(".prepared.sqlite3")
     with _lock:
@@ -222,7 +222,7 @@ def _prepared_store(opts: dict[str, Any]) -> PreparedStore | None:
 
 def _prepare_in_order(images: Sequence[Any], opts: dict[str, Any]) -> list[PreparedImage]:
     """Prepare every source; already-prepared images pass through, order kept."""
-    from .images import PreparedImage
+    from grok_nb.images import PreparedImage
 
     out: list[PreparedImage] = []
     for item in images:
@@ -245,12 +245,12 @@ def plan_call(
     **overrides: Any,
 ) -> CallPlan:
     """Prepare images, build the request and estimate it, without sending anything."""
-    from .keys import resolve_base_url
-    from .request import build_chat_request
+    from grok_nb.api.credentials import resolve_base_url
+    from grok_nb.api.request import build_chat_request
 
     opts = resolve_options(**overrides)
     if overrides.get("tile_rule") is None and opts["tile_rule"] == DEFAULT_RULE:
-        from .calibration import calibrated_rule
+        from grok_nb.calibration import calibrated_rule
 
         opts["tile_rule"] = calibrated_rule(opts["model"]) or DEFAULT_RULE
     prepared = _prepare_in_order(images, opts)
@@ -269,7 +269,7 @@ def plan_call(
     base_url = resolve_base_url(opts["base_url"])
     key = None
     if opts["cache"] != "off":
-        from .cache import request_key
+        from grok_nb.cache.responses import request_key
 
         key = request_key(body, base_url)
     return CallPlan(
@@ -287,7 +287,7 @@ def plan_call(
 
 
 def check_budget(call: CallPlan) -> None:
-    from .render import format_usd
+    from grok_nb.render import format_usd
 
     limit = call.options["max_cost_usd"]
     worst = call.estimate.worst_usd
@@ -307,7 +307,7 @@ _clients: dict[tuple[str, float, int], Client] = {}
 
 def response_cache(opts: dict[str, Any]) -> ResponseCache:
     """The cache file in use for these options (one open handle per path)."""
-    from .cache import ResponseCache, default_cache_path
+    from grok_nb.cache.responses import ResponseCache, default_cache_path
 
     path = str(opts["cache_path"] or default_cache_path())
     with _lock:
@@ -317,7 +317,7 @@ def response_cache(opts: dict[str, Any]) -> ResponseCache:
 
 
 def _client_for(call: CallPlan) -> Client:
-    from .client import Client
+    from grok_nb.api.client import Client
 
     # The key itself is looked up by the client at each call, so a key set in a
     # running kernel takes effect at once; base URL and timeouts pick the pool.
@@ -349,8 +349,8 @@ def _from_cache(call: CallPlan) -> Answer | None:
 
 
 def _answer_from_record(record: dict[str, Any], schema: Any) -> Answer:
-    from .answer import Answer, Usage
-    from .request import parse_structured
+    from grok_nb.answer import Answer, Usage
+    from grok_nb.api.request import parse_structured
 
     usage = record.get("usage")
     answer = Answer(
@@ -368,14 +368,14 @@ def _answer_from_record(record: dict[str, Any], schema: Any) -> Answer:
 
 
 def _finish(answer: Answer, call: CallPlan) -> Answer:
-    from .request import redact_request
+    from grok_nb.api.request import redact_request
 
     answer.images = list(call.plans)
     answer.estimated_image_tokens = (
         call.estimate.image_tokens if not call.estimate.unmeasured_images else None
     )
     answer.request = redact_request(call.body)
-    from .ledger import LEDGER
+    from grok_nb.ledger import LEDGER
 
     LEDGER.record(answer)
     return answer
@@ -384,7 +384,7 @@ def _finish(answer: Answer, call: CallPlan) -> Answer:
 def _store(answer: Answer, call: CallPlan) -> None:
     if call.cache_key is None or call.options["cache"] not in ("use", "refresh"):
         return
-    from .cache import cacheable
+    from grok_nb.cache.responses import cacheable
 
     record = answer.to_dict()
     if cacheable(record):

@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets as t
 
-from .errors import ConfigError, GrokError, ImageError
-from .pricing import DEFAULT_MODEL, FALLBACK_PRICES, price_for
-from .tiling import DEFAULT_RULE, DETAILS, RULES, TilePlan, get_rule
-from .tiling import plan as plan_tiles
+from grok_nb.errors import ConfigError, GrokError, ImageError
+from grok_nb.pricing import DEFAULT_MODEL, FALLBACK_PRICES, price_for
+from grok_nb.tiling import DEFAULT_RULE, DETAILS, RULES, TilePlan, get_rule
+from grok_nb.tiling import plan as plan_tiles
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -38,14 +38,8 @@ __all__ = ["PREVIEW_PX", "TileExplorer", "check_crop", "check_scale", "framed_si
 PREVIEW_PX = 1024  # long side of the preview sent to the browser
 
 
-def js_dir(package_dir: Path) -> Path:
-    """Where the front-end assets are: inside the package in a wheel (pyproject
-    force-include), beside it in a source checkout."""
-    packaged = package_dir / "js"
-    return packaged if packaged.is_dir() else package_dir.parent / "js"
-
-
-JS_DIR = js_dir(Path(__file__).resolve().parent)
+# The front-end assets are package data: the same path in a checkout and in a wheel.
+JS_DIR = Path(__file__).resolve().parent / "js"
 
 
 # --- framing arithmetic (js/tiles.js framedSize / clampCrop do the same) --------------
@@ -277,7 +271,7 @@ class TileExplorer(anywidget.AnyWidget):
         w, h = original.size
         model = model or DEFAULT_MODEL
         if rule is None:  # what calibrate() learned for this model, if it ran
-            from .calibration import calibrated_rule
+            from grok_nb.calibration import calibrated_rule
 
             rule = calibrated_rule(model) or DEFAULT_RULE
         names = list(FALLBACK_PRICES)
@@ -405,7 +399,7 @@ class TileExplorer(anywidget.AnyWidget):
         return small.crop(box)
 
     def _static_bundle(self) -> dict[str, Any]:
-        from .render import plan_mimebundle
+        from grok_nb.render import plan_mimebundle
 
         return plan_mimebundle(
             self.plan.with_preview(self._framed_preview(), self._caption_label()), model=self.model
@@ -430,7 +424,7 @@ class TileExplorer(anywidget.AnyWidget):
             # the static view is a fallback for widget-less front ends: a drawing
             # failure there must never hide the widget itself
             static = {"text/plain": repr(self)}
-        from .render import OVERLAY_METADATA
+        from grok_nb.render import OVERLAY_METADATA
 
         if bundle is None:
             return static, OVERLAY_METADATA

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import GrokError
-from .pricing import (
+from grok_nb.errors import GrokError
+from grok_nb.pricing import (
     API_PRICE_UNITS_PER_USD_PER_MILLION,
     FALLBACK_PRICES,
     ModelPrice,
@@ -26,7 +26,7 @@ from .pricing import (
 )
 
 if TYPE_CHECKING:
-    from .client import Client
+    from grok_nb.api.client import Client
 
 __all__ = [
     "CACHE_MAX_AGE_S",
@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 CACHE_MAX_AGE_S = 24 * 3600
-logger = logging.getLogger("grok_nb.models")
+logger = logging.getLogger("grok_nb.api.catalogue")
 
 
 def cache_file(base_url: str) -> Path:
@@ -126,7 +126,7 @@ def language_models(
 
     With ``fallback=False`` errors (missing key, network, HTTP) are raised instead.
     """
-    from .client import Client
+    from grok_nb.api.client import Client
 
     client = client or Client()
     try:

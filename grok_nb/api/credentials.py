@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from .errors import ConfigError, MissingKeyError
+from grok_nb.errors import ConfigError, MissingKeyError
 
 __all__ = [
     "DEFAULT_BASE_URL",
