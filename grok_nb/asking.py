@@ -287,7 +287,7 @@ def plan_call(
 
 
 def check_budget(call: CallPlan) -> None:
-    from grok_nb.render import format_usd
+    from grok_nb.pricing import format_usd
 
     limit = call.options["max_cost_usd"]
     worst = call.estimate.worst_usd

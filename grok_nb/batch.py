@@ -163,7 +163,7 @@ async def ask_many_async(
     """``ask_many`` for ``await``."""
     from grok_nb.asking import CallPlan as CallPlanType
     from grok_nb.asking import plan_call, resolve_options
-    from grok_nb.render import format_usd
+    from grok_nb.pricing import format_usd
 
     opts = resolve_options(concurrency=concurrency, max_cost_usd=max_cost_usd, **options)
     pairs = [_item(item, prompt) for item in items]
@@ -260,7 +260,7 @@ def _label(image: Any) -> str:
 def _progress(total: int, estimate: float | None) -> Any:
     from tqdm.auto import tqdm
 
-    from grok_nb.render import format_usd
+    from grok_nb.pricing import format_usd
 
     desc = "ask_many" if estimate is None else f"ask_many (est. {format_usd(estimate)})"
     return tqdm(total=total, desc=desc, unit="img")

@@ -94,7 +94,7 @@ class CalibrationReport:
         return out
 
     def summary(self) -> str:
-        from grok_nb.render import format_usd
+        from grok_nb.pricing import format_usd
 
         n = len(self.rows)
         if self.verdict:

@@ -16,7 +16,7 @@ EXIT_USAGE = 2
 
 def _cmd_tiles(args: argparse.Namespace) -> int:
     from grok_nb.asking import tiles
-    from grok_nb.render import format_usd
+    from grok_nb.pricing import format_usd
 
     plans = [tiles(src, rule=args.rule, detail=args.detail) for src in args.images]
     if args.json:

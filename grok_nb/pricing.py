@@ -14,6 +14,7 @@ __all__ = [
     "FALLBACK_PRICES",
     "FALLBACK_PRICES_DATE",
     "ModelPrice",
+    "format_usd",
     "price_for",
 ]
 
@@ -106,3 +107,13 @@ def price_for(model: str | None = None) -> ModelPrice | None:
         if name in live.aliases:
             return live
     return None
+
+
+def format_usd(value: float | None) -> str:
+    if value is None:
+        return "price unknown"
+    if value == 0:
+        return "$0"
+    if value < 0.01:
+        return f"${value:.6f}".rstrip("0")
+    return f"${value:,.4f}"

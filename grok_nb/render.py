@@ -12,12 +12,14 @@ import io
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from grok_nb.pricing import DEFAULT_MODEL, format_usd
+
 if TYPE_CHECKING:
     from PIL import Image
 
     from grok_nb.tiling import TilePlan
 
-__all__ = ["format_usd", "plan_caption", "plan_mimebundle", "plan_overlay", "plans_mimebundle"]
+__all__ = ["plan_caption", "plan_mimebundle", "plan_overlay", "plans_mimebundle"]
 
 # Marks grok_nb's own drawings, so "the image displayed last" never means an overlay.
 OVERLAY_METADATA: dict[str, Any] = {"grok_nb": {"overlay": True}}
@@ -27,18 +29,7 @@ GRID_RGB = (255, 64, 129)
 EXTRA_RGB = (41, 121, 255)
 
 
-def format_usd(value: float | None) -> str:
-    if value is None:
-        return "price unknown"
-    if value == 0:
-        return "$0"
-    if value < 0.01:
-        return f"${value:.6f}".rstrip("0")
-    return f"${value:,.4f}"
-
-
 def plan_caption(plan: TilePlan, model: str | None = None) -> str:
-    from grok_nb.pricing import DEFAULT_MODEL
 
     cols, rows = plan.grid
     extra = f" + {plan.extra_tiles} extra" if plan.extra_tiles else ""

@@ -300,7 +300,7 @@ class GrokVisionMagics(Magics):
         from IPython.utils.process import arg_split
 
         from grok_nb.notebook.explorer import TileExplorer
-        from grok_nb.render import format_usd
+        from grok_nb.pricing import format_usd
 
         tokens = arg_split(line, strict=True)
         images = [img for token in tokens for img in self._resolve_token(token)]
@@ -334,7 +334,7 @@ class GrokVisionMagics(Magics):
     def grokvision_cache(self, line: str = "") -> None:
         """The response cache: size, hits, money saved; ``%grokvision_cache clear`` empties it."""
         from grok_nb.asking import _prepared_store, resolve_options, response_cache
-        from grok_nb.render import format_usd
+        from grok_nb.pricing import format_usd
 
         cache = response_cache(resolve_options())
         action = line.strip()
