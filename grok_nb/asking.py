@@ -11,12 +11,14 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from grok_nb.api.credentials import resolve_base_url
 from grok_nb.errors import BudgetExceeded, CacheMiss, ConfigError
-from grok_nb.tiling import DEFAULT_RULE, TilePlan, plan
+from grok_nb.rules import RuleChoice, rule_in_force
+from grok_nb.tiling import TilePlan, plan
 
 if TYPE_CHECKING:
     from grok_nb.answer import Answer
@@ -40,22 +42,37 @@ def _is_size(obj: object) -> bool:
     )
 
 
-def tiles(image: Any, *, rule: str | None = None, detail: str = "high") -> TilePlan:
+def tiles(
+    image: Any,
+    *,
+    rule: str | None = None,
+    detail: str | None = None,
+    model: str | None = None,
+    base_url: str | None = None,
+) -> TilePlan:
     """How ``image`` will be cut into 448 px tiles, its token count and cost.
 
     ``image`` is anything ``%%grokvision`` accepts, or a ``(width, height)`` tuple.
-    The returned plan displays as the image with its tile grid drawn over it.
+    The rule is the one ``ask`` would use (``rules.rule_in_force``). The returned plan
+    displays as the image with its tile grid drawn over it.
     """
-    if _is_size(image):
-        width, height = image
-        return plan(width, height, rule, detail)
-    from grok_nb.images import load_image
+    opts = resolve_options(model=model, base_url=base_url, detail=detail)
+    source = as_source(image)
+    endpoint = resolve_base_url(opts["base_url"])
+    choice = rule_in_force(
+        model=opts["model"], endpoint=endpoint, explicit=rule, explorer=source.rule
+    )
+    detail = detail or source.detail or opts["detail"]
+    if _is_size(source.source):
+        width, height = source.source
+        return replace(plan(width, height, choice.name, detail), rule_source=choice.where)
+    from grok_nb.images import load_image  # Pillow: only when an image is given
 
-    pil, label, _notes = load_image(image, rule=rule, detail=detail)
-    result = plan(pil.width, pil.height, rule, detail)
+    pil, label, _notes = load_image(source.source, rule=choice.name, detail=detail)
+    result = plan(pil.width, pil.height, choice.name, detail)
     thumb = pil.copy()
     thumb.thumbnail((PREVIEW_PX, PREVIEW_PX))
-    return result.with_preview(thumb, label)
+    return replace(result.with_preview(thumb, source.label or label), rule_source=choice.where)
 
 
 def resolve_options(**overrides: Any) -> dict[str, Any]:
@@ -147,10 +164,33 @@ def _estimate(
 
 @dataclass(frozen=True)
 class Labelled:
-    """A source with the name the user gave it (the magic's token, e.g. ``fig``)."""
+    """A source with the name the user gave it (the magic's token, e.g. ``fig``), and
+    the rule and detail it carries (an explorer's framing sends what it shows)."""
 
     source: Any
-    label: str
+    label: str | None = None
+    rule: str | None = None
+    detail: str | None = None
+
+
+def _frames(obj: Any) -> bool:
+    return callable(getattr(obj, "_grok_source_", None)) and not isinstance(obj, type)
+
+
+def as_source(item: Any) -> Labelled:
+    """Any image argument as a ``Labelled``. Objects that frame an image themselves
+    (``TileExplorer``) give their framing, rule and detail through ``_grok_source_()``."""
+    name = None
+    if isinstance(item, Labelled):
+        if not _frames(item.source):
+            return item
+        name, item = item.label, item.source
+    if not _frames(item):
+        return Labelled(item)
+    framed = item._grok_source_()
+    if not isinstance(framed, Labelled):
+        raise ConfigError(f"{type(item).__name__}._grok_source_() must return a Labelled")
+    return replace(framed, label=f"{name} (framed)") if name else framed
 
 
 MEMO_SIZE = 64  # prepared images remembered per kernel, by source fingerprint
@@ -158,13 +198,16 @@ _memo: OrderedDict[tuple[Any, ...], PreparedImage] = OrderedDict()
 _lock = threading.Lock()  # ask_many plans items on worker threads
 
 
-def _prepare_one(source: Any, label: str | None, opts: dict[str, Any]) -> list[PreparedImage]:
-    """Prepare one source (a glob may give several), reusing an earlier preparation:
-    from this kernel's memory, else from the on-disk store beside the cache."""
-    from grok_nb.images import prepare_many
+def _prepare_one(
+    item: Labelled, opts: dict[str, Any], choice: RuleChoice, detail: str
+) -> list[PreparedImage]:
+    """Prepare one source (a glob may give several) under ``choice``, reusing an earlier
+    preparation: from this kernel's memory, else from the on-disk store beside the cache."""
+    from grok_nb.images import prepare, prepare_many
     from grok_nb.images.fingerprint import fingerprint
 
-    settings = (opts["tile_rule"], opts["detail"], opts["resize"], opts["fetch_urls"], label)
+    source, label = item.source, item.label
+    settings = (choice.name, detail, opts["resize"], opts["fetch_urls"], label)
     fp = fingerprint(source)
     key = (fp, *settings)
     store = _prepared_store(opts) if fp is not None else None
@@ -175,24 +218,24 @@ def _prepare_one(source: Any, label: str | None, opts: dict[str, Any]) -> list[P
         found = store.get(store_key)
     if found is not None:
         _remember(key, found)
-        return [found]
-    kwargs = dict(
-        rule=opts["tile_rule"],
-        detail=opts["detail"],
-        resize=opts["resize"],
-        fetch_urls=opts["fetch_urls"],
-    )
+        return [_with_rule_source(found, choice)]
+    kwargs = dict(rule=choice.name, detail=detail, resize=opts["resize"])
+    kwargs["fetch_urls"] = opts["fetch_urls"]
     if label is None:
         prepared = prepare_many([source], **kwargs)
     else:
-        from grok_nb.images import prepare
-
         prepared = [prepare(source, label=label, **kwargs)]
     if fp is not None and len(prepared) == 1:
         _remember(key, prepared[0])
         if store is not None:
             store.put(store_key, prepared[0])
-    return prepared
+    return [_with_rule_source(p, choice) for p in prepared]
+
+
+def _with_rule_source(prepared: PreparedImage, choice: RuleChoice) -> PreparedImage:
+    if prepared.plan is None:
+        return prepared
+    return replace(prepared, plan=replace(prepared.plan, rule_source=choice.where))
 
 
 def _remember(key: tuple[Any, ...], prepared: PreparedImage) -> None:
@@ -220,18 +263,30 @@ def _prepared_store(opts: dict[str, Any]) -> PreparedStore | None:
         return _stores[str(path)]
 
 
-def _prepare_in_order(images: Sequence[Any], opts: dict[str, Any]) -> list[PreparedImage]:
-    """Prepare every source; already-prepared images pass through, order kept."""
+def _prepare_in_order(
+    images: Sequence[Any],
+    opts: dict[str, Any],
+    endpoint: str,
+    overrides: dict[str, Any],
+) -> list[PreparedImage]:
+    """Prepare every source, each under the rule in force for it (an explicit rule or
+    detail beats an explorer's own); already-prepared images pass through; order kept."""
     from grok_nb.images import PreparedImage
 
     out: list[PreparedImage] = []
     for item in images:
         if isinstance(item, PreparedImage):
             out.append(item)
-        elif isinstance(item, Labelled):
-            out += _prepare_one(item.source, item.label, opts)
-        else:
-            out += _prepare_one(item, None, opts)
+            continue
+        source = as_source(item)
+        choice = rule_in_force(
+            model=opts["model"],
+            endpoint=endpoint,
+            explicit=overrides.get("tile_rule"),
+            explorer=source.rule,
+        )
+        detail = overrides.get("detail") or source.detail or opts["detail"]
+        out += _prepare_one(source, opts, choice, detail)
     return out
 
 
@@ -245,15 +300,11 @@ def plan_call(
     **overrides: Any,
 ) -> CallPlan:
     """Prepare images, build the request and estimate it, without sending anything."""
-    from grok_nb.api.credentials import resolve_base_url
     from grok_nb.api.request import build_chat_request
 
     opts = resolve_options(**overrides)
-    if overrides.get("tile_rule") is None and opts["tile_rule"] == DEFAULT_RULE:
-        from grok_nb.calibration import calibrated_rule
-
-        opts["tile_rule"] = calibrated_rule(opts["model"]) or DEFAULT_RULE
-    prepared = _prepare_in_order(images, opts)
+    base_url = resolve_base_url(opts["base_url"])
+    prepared = _prepare_in_order(images, opts, base_url, overrides)
     body = build_chat_request(
         [*prepared, prompt],
         model=opts["model"],
@@ -266,7 +317,6 @@ def plan_call(
     )
     plans = [p.plan for p in prepared if p.plan is not None] + list(history_plans)
     unmeasured = sum(1 for p in prepared if p.plan is None)
-    base_url = resolve_base_url(opts["base_url"])
     key = None
     if opts["cache"] != "off":
         from grok_nb.cache.responses import request_key

@@ -2,21 +2,22 @@
 
 Each probe is a small synthetic image whose size makes the rules disagree; it is sent
 alone with a one-token answer, and the billed ``image_tokens`` is compared with every
-rule's prediction. The matching rule is saved per model (a small JSON file in the user
-cache dir) and later estimates for that model use it.
+rule's prediction. The verdict is stored per (endpoint, model) by ``grok_nb.rules``,
+which every later estimate against that endpoint and model consults.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from grok_nb.api.credentials import resolve_base_url
+from grok_nb.asking import ask, resolve_options
+from grok_nb.pricing import format_usd
+from grok_nb.rules import save_calibration
 from grok_nb.tiling import RULES, plan
 
-__all__ = ["PROBE_SIZES", "CalibrationReport", "calibrate", "calibrated_rule"]
+__all__ = ["PROBE_SIZES", "CalibrationReport", "calibrate"]
 
 # Sizes chosen so the three built-in rules disagree (tokens xai-guide/internvl/ceil):
 # 448x448 512/256/512 · 300x200 1792/1792/512 · 449x449 512/256/1280 ·
@@ -29,41 +30,6 @@ PROBE_SIZES: tuple[tuple[int, int], ...] = (
     (200, 1000),
 )
 PROBE_PROMPT = "Reply with the single word OK."
-
-
-def _store_path() -> Path:
-    base = os.environ.get("GROK_NB_CACHE_DIR")
-    if base:
-        return Path(base) / "calibration.json"
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("grok_nb")) / "calibration.json"
-
-
-def _load() -> dict[str, Any]:
-    path = _store_path()
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def calibrated_rule(model: str) -> str | None:
-    """The rule ``calibrate`` found for ``model``, if it ran and found one."""
-    entry = _load().get(model)
-    rule = entry.get("rule") if isinstance(entry, dict) else None
-    return rule if rule in RULES else None
-
-
-def _save(model: str, rule: str | None, report: CalibrationReport) -> None:
-    data = _load()
-    data[model] = {"rule": rule, "probes": [list(r) for r in report.rows]}
-    path = _store_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    tmp.replace(path)
 
 
 def _probe_image(width: int, height: int) -> Any:
@@ -79,6 +45,7 @@ def _probe_image(width: int, height: int) -> Any:
 @dataclass
 class CalibrationReport:
     model: str
+    endpoint: str = ""
     rows: list[tuple[int, int, int | None, dict[str, int]]] = field(default_factory=list)
     matches: dict[str, int] = field(default_factory=dict)
     verdict: str | None = None
@@ -94,16 +61,18 @@ class CalibrationReport:
         return out
 
     def summary(self) -> str:
-        from grok_nb.pricing import format_usd
-
         n = len(self.rows)
         if self.verdict:
-            head = f"{self.model}: billing matches rule '{self.verdict}' on all {n} probes"
+            head = (
+                f"{self.model} at {self.endpoint}: billing matches rule '{self.verdict}' "
+                f"on all {n} probes"
+            )
         else:
             best = max(self.matches.items(), key=lambda kv: kv[1], default=("none", 0))
             head = (
-                f"{self.model}: no rule matches every probe (best: '{best[0]}' on "
-                f"{best[1]}/{n}); estimates keep the configured rule and flag mismatches"
+                f"{self.model} at {self.endpoint}: no rule matches every probe "
+                f"(best: '{best[0]}' on {best[1]}/{n}); estimates keep the configured rule "
+                "and flag mismatches"
             )
         return f"{head}. Calibration cost {format_usd(self.cost_usd)}."
 
@@ -122,11 +91,10 @@ class CalibrationReport:
 
 def calibrate(model: str | None = None, *, save: bool = True, **options: Any) -> CalibrationReport:
     """Send the probes to ``model`` (one request each, one-token answers) and report."""
-    from grok_nb.asking import ask, resolve_options
-
-    opts = resolve_options(model=model)
+    opts = resolve_options(model=model, base_url=options.get("base_url"))
     name = opts["model"]
-    report = CalibrationReport(model=name, matches={r: 0 for r in RULES})
+    endpoint = resolve_base_url(opts["base_url"])
+    report = CalibrationReport(model=name, endpoint=endpoint, matches={r: 0 for r in RULES})
     for width, height in PROBE_SIZES:
         answer = ask(
             PROBE_PROMPT,
@@ -148,6 +116,5 @@ def calibrate(model: str | None = None, *, save: bool = True, **options: Any) ->
     full = [r for r, n in report.matches.items() if n == len(PROBE_SIZES)]
     report.verdict = full[0] if len(full) == 1 else None
     if save:
-        _save(name, report.verdict, report)
-    print(report.summary())
+        save_calibration(endpoint, name, report.verdict, [list(r) for r in report.rows])
     return report

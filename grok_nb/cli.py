@@ -7,7 +7,13 @@ import json
 import sys
 from collections.abc import Sequence
 
+from grok_nb.asking import ask, tiles
+from grok_nb.calibration import calibrate
 from grok_nb.errors import GrokError
+from grok_nb.pricing import format_usd
+from grok_nb.render import answer_footer, rule_label
+from grok_nb.settings import current
+from grok_nb.tiling import DETAILS, RULES
 
 __all__ = ["main"]
 
@@ -15,13 +21,17 @@ EXIT_USAGE = 2
 
 
 def _cmd_tiles(args: argparse.Namespace) -> int:
-    from grok_nb.asking import tiles
-    from grok_nb.pricing import format_usd
-
-    plans = [tiles(src, rule=args.rule, detail=args.detail) for src in args.images]
+    model = args.model or current().model
+    plans = [tiles(src, rule=args.rule, detail=args.detail, model=model) for src in args.images]
     if args.json:
         records = [
-            {"file": src, **p.to_dict(), "model": args.model, "cost_usd": p.cost_usd(args.model)}
+            {
+                "file": src,
+                **p.to_dict(),
+                "rule_source": p.rule_source,
+                "model": model,
+                "cost_usd": p.cost_usd(model),
+            }
             for src, p in zip(args.images, plans, strict=True)
         ]
         json.dump(records, sys.stdout, indent=2)
@@ -38,18 +48,18 @@ def _cmd_tiles(args: argparse.Namespace) -> int:
                 f"{p.grid[0]}x{p.grid[1]}",
                 f"{p.tiles}{extra}",
                 f"{p.tokens:,}",
-                format_usd(p.cost_usd(args.model)),
+                format_usd(p.cost_usd(model)),
             )
         )
     if len(plans) > 1:
         total = sum(p.tokens for p in plans)
-        costs = [p.cost_usd(args.model) for p in plans]
+        costs = [p.cost_usd(model) for p in plans]
         cost = None if None in costs else sum(c or 0.0 for c in costs)
         table.append(("total", "", "", "", f"{total:,}", format_usd(cost)))
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-    print(f"rule {plans[0].rule}, detail {plans[0].detail}, model {args.model}")
+    print(f"{rule_label(plans[0])}, detail {plans[0].detail}, model {model}")
     for p in plans:
         if p.assumption:
             print(f"note: {p.assumption}")
@@ -58,13 +68,12 @@ def _cmd_tiles(args: argparse.Namespace) -> int:
 
 
 def _cmd_ask(args: argparse.Namespace) -> int:
-    from grok_nb.asking import ask
-
     answer = ask(
         args.prompt,
         *args.images,
         model=args.model,
         detail=args.detail,
+        tile_rule=args.rule,
         system=args.system,
         cache="off" if args.no_cache else None,
         on_delta=None if args.json else lambda d: print(d, end="", flush=True),
@@ -73,33 +82,26 @@ def _cmd_ask(args: argparse.Namespace) -> int:
         json.dump(answer.to_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        from grok_nb.render import answer_footer
-
         print(f"\n---\n{answer_footer(answer)}", file=sys.stderr)
     return 0
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from grok_nb.calibration import calibrate
-
     report = calibrate(args.model)
     print(report)
     return 0 if report.verdict else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from grok_nb.pricing import DEFAULT_MODEL
-    from grok_nb.tiling import DEFAULT_RULE, DETAILS, RULES
-
     parser = argparse.ArgumentParser(
         prog="grok-nb", description="Grok vision from the shell: tile plans, questions, simulator."
     )
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("tiles", help="show how images are cut into 448 px tiles and their cost")
     t.add_argument("images", nargs="+", metavar="IMG", help="image files")
-    t.add_argument("--rule", choices=sorted(RULES), default=DEFAULT_RULE)
-    t.add_argument("--detail", choices=DETAILS, default="high")
-    t.add_argument("--model", default=DEFAULT_MODEL, help="model whose prices to use")
+    t.add_argument("--rule", choices=sorted(RULES), help="default: the rule in force")
+    t.add_argument("--detail", choices=DETAILS, default=None)
+    t.add_argument("--model", default=None, help="model whose prices to use")
     t.add_argument("--json", action="store_true", help="print JSON instead of a table")
     t.set_defaults(func=_cmd_tiles)
     a = sub.add_parser("ask", help="ask a Grok vision model about images")
@@ -107,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("-p", "--prompt", required=True, help="the question")
     a.add_argument("-m", "--model", default=None)
     a.add_argument("--detail", choices=DETAILS, default=None)
+    a.add_argument("--rule", choices=sorted(RULES), help="default: the rule in force")
     a.add_argument("--system", default=None)
     a.add_argument("--no-cache", action="store_true")
     a.add_argument("--json", action="store_true", help="print the answer as JSON")

@@ -29,6 +29,11 @@ GRID_RGB = (255, 64, 129)
 EXTRA_RGB = (41, 121, 255)
 
 
+def rule_label(plan: TilePlan) -> str:
+    """ "rule xai-guide (default)": the rule and where it came from."""
+    return f"rule {plan.rule}" + (f" ({plan.rule_source})" if plan.rule_source else "")
+
+
 def plan_caption(plan: TilePlan, model: str | None = None) -> str:
 
     cols, rows = plan.grid
@@ -40,7 +45,7 @@ def plan_caption(plan: TilePlan, model: str | None = None) -> str:
         f"{plan.tiles} tile{'s' if plan.tiles != 1 else ''}{extra}",
         f"{plan.tokens:,} tokens",
         f"≈ {format_usd(plan.cost_usd(name))} on {name}",
-        f"rule {plan.rule}",
+        rule_label(plan),
     ]
     if plan.resized != (plan.width, plan.height):
         parts.insert(1, f"model sees {plan.resized[0]}×{plan.resized[1]}")
@@ -278,8 +283,8 @@ def estimate_mimebundle(call: Any) -> dict[str, Any]:
     cost = f"≈ {format_usd(est.prompt_usd)} prompt on {call.model}"
     if est.max_completion_usd is not None:
         cost += f" (≤ {format_usd(est.worst_usd)} with max_tokens)"
-    rule = call.options["tile_rule"]
-    text = "Estimate: " + " + ".join(parts) + f" · {cost} · rule {rule}"
+    rules = " / ".join(dict.fromkeys(rule_label(p) for p in call.plans)) or "no images"
+    text = "Estimate: " + " + ".join(parts) + f" · {cost} · {rules}"
     return {"text/markdown": f"<small>{html.escape(text)}</small>", "text/plain": text}
 
 

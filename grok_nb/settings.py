@@ -8,6 +8,7 @@ a config value: it is read from the environment at call time (see ``keys.py``).
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, validate
@@ -16,9 +17,10 @@ from traitlets.config import SingletonConfigurable
 from grok_nb.pricing import DEFAULT_MODEL
 from grok_nb.tiling import DEFAULT_RULE, DETAILS, RULES
 
-__all__ = ["CACHE_MODES", "GrokVision", "current"]
+__all__ = ["AUTO_RULE", "CACHE_MODES", "GrokVision", "current"]
 
 CACHE_MODES = ("use", "refresh", "off", "replay")
+AUTO_RULE = "auto"  # tile_rule not set: a calibration for the endpoint, else the default
 
 
 class GrokVision(SingletonConfigurable):
@@ -33,7 +35,11 @@ class GrokVision(SingletonConfigurable):
         help="API base URL; default: $XAI_BASE_URL, else https://api.x.ai/v1.",
     ).tag(config=True)
     detail = Enum(DETAILS, "high", help="Image detail sent with each image.").tag(config=True)
-    tile_rule = Unicode(DEFAULT_RULE, help="Tile rule used for estimates.").tag(config=True)
+    tile_rule = Unicode(
+        AUTO_RULE,
+        help=f"Tile rule for estimates; {AUTO_RULE!r}: what calibrate() learned for the "
+        f"endpoint and model, else {DEFAULT_RULE!r}.",
+    ).tag(config=True)
     temperature = Float(None, allow_none=True, help="Sampling temperature, 0-2.").tag(config=True)
     max_tokens = Int(None, allow_none=True, help="Cap on completion tokens.").tag(config=True)
     system = Unicode(None, allow_none=True, help="System prompt for every call.").tag(config=True)
@@ -64,8 +70,9 @@ class GrokVision(SingletonConfigurable):
     @validate("tile_rule")
     def _check_rule(self, proposal: Any) -> str:
         value = proposal["value"]
-        if value not in RULES:
-            raise TraitError(f"unknown tile rule {value!r}; known: {', '.join(sorted(RULES))}")
+        if value != AUTO_RULE and value not in RULES:
+            known = ", ".join([AUTO_RULE, *sorted(RULES)])
+            raise TraitError(f"unknown tile rule {value!r}; known: {known}")
         return str(value)
 
     @validate("model")
@@ -108,6 +115,22 @@ class GrokVision(SingletonConfigurable):
         return {name: getattr(self, name) for name in self.trait_names(config=True)}
 
 
-def current() -> GrokVision:
-    """The settings in force (the shell's instance once ``%load_ext grok_nb`` ran)."""
-    return GrokVision.instance()
+def current(shell: Any = None) -> GrokVision:
+    """The settings in force: one instance, configured from the running IPython shell.
+
+    Whichever comes first — ``grok_nb.ask()``, ``%load_ext grok_nb`` — the instance
+    takes the shell's config the first time it meets the shell, so IPython config
+    files apply either way, and it is registered so ``%config GrokVision`` finds it.
+    """
+    shell = shell if shell is not None else _running_shell()
+    settings = GrokVision.instance()
+    if shell is not None and settings not in shell.configurables:
+        settings.config = shell.config
+        shell.configurables.append(settings)
+    return settings
+
+
+def _running_shell() -> Any:
+    # IPython is imported only if the process already runs it: settings stay cheap
+    ipython = sys.modules.get("IPython")
+    return None if ipython is None else ipython.get_ipython()

@@ -132,6 +132,9 @@ class TilePlan:
     boxes: tuple[Box, ...]
     assumption: str | None = None
     label: str | None = field(default=None, compare=False)
+    # where the rule came from ("default", "%config", "explorer", "calibrated for ..."):
+    # set by the entry point that chose it (grok_nb.rules), shown in every caption
+    rule_source: str | None = field(default=None, compare=False)
     preview: Any = field(default=None, compare=False, repr=False)  # PIL image, for display
 
     def cost_usd(self, model: str | None = None) -> float | None:

@@ -18,7 +18,6 @@ from grok_nb.errors import ConfigError, GrokError, ImageError
 from grok_nb.notebook.explorer import (
     JS_DIR,
     TileExplorer,
-    _load_locally,
     check_crop,
     framed_size,
 )
@@ -70,13 +69,6 @@ BAD_SOURCES = [
     (np.full((4, 4), np.nan), "NaN"),
     (object(), "not an image"),
 ]
-
-
-@pytest.mark.parametrize(("source", "reason"), BAD_SOURCES)
-def test_local_loader_reasons(source: Any, reason: str) -> None:
-    # the fallback used until grok_nb.images provides load_image
-    with pytest.raises(ImageError, match=reason):
-        _load_locally(source)
 
 
 @pytest.mark.parametrize("source", [s for s, _ in BAD_SOURCES])

@@ -14,19 +14,25 @@ also carries the static overlay from ``grok_nb.render``.
 
 from __future__ import annotations
 
-import importlib
 import io
 import math
 import operator
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anywidget
 import traitlets as t
 
+from grok_nb.api.credentials import resolve_base_url
+from grok_nb.asking import Labelled
 from grok_nb.errors import ConfigError, GrokError, ImageError
+from grok_nb.images import load_image
 from grok_nb.pricing import DEFAULT_MODEL, FALLBACK_PRICES, price_for
+from grok_nb.render import OVERLAY_METADATA, plan_mimebundle
+from grok_nb.rules import rule_in_force
+from grok_nb.settings import current
 from grok_nb.tiling import DEFAULT_RULE, DETAILS, RULES, TilePlan, get_rule
 from grok_nb.tiling import plan as plan_tiles
 
@@ -98,65 +104,8 @@ def _describe(source: object) -> str:
     return f"{type(source).__name__} object"
 
 
-def _load_locally(source: object) -> tuple[Image.Image, str | None]:
-    """Minimal loader used until ``grok_nb.images`` provides ``load_image``."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    what = _describe(source)
-    if isinstance(source, Image.Image):
-        return source.copy(), None
-    try:
-        if isinstance(source, (str, Path)):
-            path = Path(source).expanduser()
-            if not path.is_file():
-                raise ImageError(what, "no such file")
-            with Image.open(path) as img:
-                img.load()
-                return ImageOps.exif_transpose(img) or img, path.name
-        if isinstance(source, (bytes, bytearray, memoryview)):
-            with Image.open(io.BytesIO(bytes(source))) as img:
-                img.load()
-                return ImageOps.exif_transpose(img) or img, None
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ImageError(what, f"not a readable image ({exc})") from None
-    if hasattr(source, "__array__"):
-        return _from_array(source, what), None
-    raise ImageError(what, "not an image: pass a PIL image, a numpy array, a file path or bytes")
-
-
-def _from_array(source: object, what: str) -> Image.Image:
-    import numpy as np
-    from PIL import Image
-
-    arr = np.asarray(source)
-    if arr.ndim == 3 and arr.shape[0] in (1, 3, 4) and arr.shape[-1] not in (1, 3, 4):
-        arr = np.moveaxis(arr, 0, -1)  # C x H x W
-    if arr.ndim == 3 and arr.shape[-1] == 1:
-        arr = arr[..., 0]
-    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] not in (3, 4)) or arr.size == 0:
-        raise ImageError(what, f"array of shape {arr.shape} is not an image")
-    if arr.dtype == bool:
-        arr = arr.astype(np.uint8) * 255
-    elif arr.dtype != np.uint8:
-        arr = arr.astype(np.float64)
-        if not np.isfinite(arr).all():
-            raise ImageError(what, "array contains NaN or infinite values")
-        lo, hi = float(arr.min()), float(arr.max())
-        if lo >= 0 and hi <= 1:
-            arr = arr * 255
-        elif lo < 0 or hi > 255:
-            arr = (arr - lo) / ((hi - lo) or 1) * 255
-        arr = arr.round().astype(np.uint8)
-    return Image.fromarray(arr)
-
-
 def load(source: object) -> tuple[Image.Image, str | None]:
-    """A PIL image and a short label from anything grok_nb accepts as an image."""
-    try:
-        images = importlib.import_module("grok_nb.images")
-        load_image = images.load_image
-    except (ImportError, AttributeError):
-        return _load_locally(source)
+    """A PIL image and a short label, through the same loader every image source uses."""
     img, label, _notes = load_image(source)
     return img, label
 
@@ -257,7 +206,7 @@ class TileExplorer(anywidget.AnyWidget):
         *,
         rule: str | None = None,
         model: str | None = None,
-        detail: str | None = "high",
+        detail: str | None = None,
         scale: float = 1.0,
         crop: Sequence[int] | None = None,
         label: str | None = None,
@@ -269,11 +218,12 @@ class TileExplorer(anywidget.AnyWidget):
         self._preview_cache: Image.Image | None = None
         data, mime = _encode_preview(original)
         w, h = original.size
-        model = model or DEFAULT_MODEL
-        if rule is None:  # what calibrate() learned for this model, if it ran
-            from grok_nb.calibration import calibrated_rule
-
-            rule = calibrated_rule(model) or DEFAULT_RULE
+        settings = current()
+        model = model or settings.model
+        # the rule any other entry point would use, unless one is chosen here
+        choice = rule_in_force(
+            model=model, endpoint=resolve_base_url(settings.base_url), explorer=rule
+        )
         names = list(FALLBACK_PRICES)
         if model not in names:
             names.append(model)
@@ -286,12 +236,14 @@ class TileExplorer(anywidget.AnyWidget):
             label=label or found_label or "",
             rules=[_rule_entry(n) for n in RULES],
             models=[_price_entry(n) for n in names],
-            rule=rule,
-            detail=detail,
+            rule=choice.name,
+            detail=detail or settings.detail,
             model=model,
             scale=scale,
             crop=crop,
         )
+        self._rule_source = choice.where  # the observer above said "explorer"
+        self.plan = self._compute_plan()
 
     # validation: one clear GrokError per bad value, from Python or from the browser
 
@@ -334,6 +286,10 @@ class TileExplorer(anywidget.AnyWidget):
     def _first_plan(self) -> TilePlan:
         return self._compute_plan()
 
+    @t.observe("rule")
+    def _rule_chosen(self, _change: Any) -> None:
+        self._rule_source = "explorer"  # chosen here, from Python or the browser
+
     @t.observe("crop", "scale", "rule", "detail")
     def _replan(self, _change: Any) -> None:
         self.plan = self._compute_plan()
@@ -342,9 +298,21 @@ class TileExplorer(anywidget.AnyWidget):
 
     def _compute_plan(self) -> TilePlan:
         w, h = framed_size(self.crop, self.scale)
-        return plan_tiles(w, h, rule=self.rule, detail=self.detail).with_preview(
-            None, self.label or None
-        )
+        found = plan_tiles(w, h, rule=self.rule, detail=self.detail)
+        where = getattr(self, "_rule_source", None)
+        return replace(found, rule_source=where).with_preview(None, self.label or None)
+
+    @property
+    def rule_source(self) -> str:
+        """Where the rule shown came from: "explorer" once chosen here, else what
+        ``grok_nb.rules.rule_in_force`` said (default, %config, calibrated ...)."""
+        return self._rule_source
+
+    def _grok_source_(self) -> Labelled:
+        """As an image source (``%%grokvision ex``, ``ask``, ``ask_many``): exactly the
+        framed region, with the rule and detail shown here."""
+        label = f"{self.label} (framed)" if self.label else "explorer framing"
+        return Labelled(self.image(), label, rule=self.rule, detail=self.detail)
 
     @property
     def original_size(self) -> tuple[int, int]:
@@ -399,8 +367,6 @@ class TileExplorer(anywidget.AnyWidget):
         return small.crop(box)
 
     def _static_bundle(self) -> dict[str, Any]:
-        from grok_nb.render import plan_mimebundle
-
         return plan_mimebundle(
             self.plan.with_preview(self._framed_preview(), self._caption_label()), model=self.model
         )
@@ -424,8 +390,6 @@ class TileExplorer(anywidget.AnyWidget):
             # the static view is a fallback for widget-less front ends: a drawing
             # failure there must never hide the widget itself
             static = {"text/plain": repr(self)}
-        from grok_nb.render import OVERLAY_METADATA
-
         if bundle is None:
             return static, OVERLAY_METADATA
         data, metadata = bundle

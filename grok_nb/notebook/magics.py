@@ -10,6 +10,7 @@ import glob
 import json
 import os
 import re
+import time
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -20,7 +21,7 @@ from IPython.display import display
 from grok_nb.conversation import Conversation
 from grok_nb.errors import APIConnectionError, GrokError, MissingKeyError
 from grok_nb.notebook.capture import ImageCapture
-from grok_nb.settings import GrokVision
+from grok_nb.settings import current
 
 __all__ = ["GrokVisionMagics", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -41,7 +42,7 @@ class GrokVisionMagics(Magics):
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
         self.ip: Any = shell  # typed loosely: Magics.shell is Optional
-        self.settings = GrokVision.instance(parent=shell)
+        self.settings = current(shell)
         self.capture = ImageCapture(shell)
         self.conversation = Conversation()
         self._strips: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -58,8 +59,6 @@ class GrokVisionMagics(Magics):
         else:
             from grok_nb.asking import Labelled
 
-            if type(value).__name__ == "TileExplorer":  # send exactly what was framed
-                return [Labelled(value.image(), f"{token} (framed)")]
             if isinstance(value, (str, bytes, os.PathLike, list, tuple)):
                 return [value]  # paths, globs and lists name themselves
             return [Labelled(value, token)]
@@ -90,17 +89,9 @@ class GrokVisionMagics(Magics):
                 "no image given, and no image has been displayed in this kernel yet: "
                 "name one (a variable, file, URL or figure) after %%grokvision"
             )
-        from grok_nb.images import prepare
+        from grok_nb.asking import Labelled
 
-        opts = self.settings
-        prepared = prepare(
-            last.data,
-            rule=args.rule or opts.tile_rule,
-            detail=args.detail or opts.detail,
-            resize=args.resize or opts.resize,
-            label=last.description,
-        )
-        return [prepared], f"No image given: using {last.description}."
+        return [Labelled(last.data, last.description)], f"No image given: using {last.description}."
 
     def _interpolate(self, text: str) -> str:
         def replace(match: re.Match[str]) -> str:
@@ -313,7 +304,6 @@ class GrokVisionMagics(Magics):
             explorers = [
                 TileExplorer(
                     getattr(img, "source", img),
-                    rule=self.settings.tile_rule,
                     model=self.settings.model,
                     label=getattr(img, "label", None),
                 )
@@ -359,6 +349,48 @@ class GrokVisionMagics(Magics):
         display({"text/markdown": text, "text/plain": text}, raw=True)
 
     @line_magic
+    def grokvision_calibration(self, line: str = "") -> None:
+        """The rule in force and what ``calibrate()`` learned, per endpoint and model.
+
+        ``%grokvision_calibration forget`` forgets every calibration;
+        ``forget here`` only the one for the current endpoint and model.
+        """
+        from grok_nb.api.credentials import resolve_base_url
+        from grok_nb.rules import calibrations, forget_calibration, rule_in_force
+
+        action = line.split()
+        try:
+            endpoint = resolve_base_url(self.settings.base_url)
+        except GrokError as exc:
+            raise UsageError(str(exc)) from None
+        model = self.settings.model
+        if action in (["forget"], ["forget", "here"]):
+            here = action == ["forget", "here"]
+            n = forget_calibration(endpoint if here else None, model if here else None)
+            text = f"Forgot {n} calibration{'s' if n != 1 else ''}."
+            display({"text/markdown": text, "text/plain": text}, raw=True)
+            return
+        if action:
+            raise UsageError(
+                f"%grokvision_calibration: unknown action {line.strip()!r}; "
+                "use nothing, 'forget' or 'forget here'"
+            )
+        choice = rule_in_force(model=model, endpoint=endpoint)
+        now = f"Rule in force for {model} at {endpoint}: {choice.describe()}."
+        rows = ["| endpoint | model | rule | calibrated |", "|---|---|---|---|"]
+        plain = [now]
+        for e in calibrations():
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(e.when))
+            rule = e.rule or "no rule matched"
+            rows.append(f"| {e.endpoint} | {e.model} | {rule} | {when} |")
+            plain.append(f"{e.endpoint}  {e.model}  {rule}  {when}")
+        table = "\n".join(rows) if len(rows) > 2 else "*No calibrations stored.*"
+        if len(rows) == 2:
+            plain.append("No calibrations stored.")
+        md = f"**{now}**\n\n{table}"
+        display({"text/markdown": md, "text/plain": "\n".join(plain)}, raw=True)
+
+    @line_magic
     def grokvision_models(self, line: str = "") -> None:
         """Vision-capable models and their prices (from the API; offline, a dated table)."""
         from grok_nb.api.catalogue import language_models
@@ -381,8 +413,6 @@ class GrokVisionMagics(Magics):
 def load_ipython_extension(ipython: Any) -> None:
     magics = GrokVisionMagics(ipython)
     ipython.register_magics(magics)
-    if magics.settings not in ipython.configurables:
-        ipython.configurables.append(magics.settings)
     magics.capture.install()
     ipython._grok_nb_magics = magics
 
