@@ -7,6 +7,7 @@ for estimates made before any call. Image tokens are billed at the prompt rate.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 __all__ = [
@@ -109,11 +110,61 @@ def price_for(model: str | None = None) -> ModelPrice | None:
     return None
 
 
+USD_TICK = 1 / TICKS_PER_USD  # the smallest amount the API bills
+_TICK_EXPONENT = -10  # USD_TICK == 10**_TICK_EXPONENT
+UNKNOWN_PRICE = "price unknown"
+
+
 def format_usd(value: float | None) -> str:
+    """Dollars as a user reads them; ``js/usd.js`` ``formatUsd`` is the exact twin.
+
+    - ``None``, NaN and infinities: ``"price unknown"``; zero (either sign): ``"$0"``.
+    - ``|value| >= 1``: cents and thousands separators, ``"$1.25"``, ``"$1,234.50"``.
+    - ``0 < |value| < 1``: three significant figures, trailing zeros dropped but at least
+      two decimals: ``"$0.50"``, ``"$0.0125"``, ``"$0.000411"``, ``"$0.0000004"``.
+    - below one billing tick (1e-10 USD): ``"< $0.0000000001"`` (``"> -$0.0000000001"``).
+    - negatives: a leading minus, ``"-$0.0012"``.
+
+    Rounding is half up on the shortest decimal that reads back as the same double
+    (Python's ``repr``, JS's ``String``), done in integers: ``0.125`` gives ``"$0.125"``,
+    ``1.005`` gives ``"$1.01"``, and a value that rounds up to a dollar is shown in cents
+    (``0.9996`` gives ``"$1.00"``, never ``"$1.000"``). Neither language's own float
+    formatting is used, because they break exact decimal ties differently.
+    tests/data/usd_vectors.json holds both implementations to the same strings.
+    """
     if value is None:
-        return "price unknown"
-    if value == 0:
+        return UNKNOWN_PRICE
+    v = float(value)
+    if not math.isfinite(v):
+        return UNKNOWN_PRICE
+    if v == 0:
         return "$0"
-    if value < 0.01:
-        return f"${value:.6f}".rstrip("0")
-    return f"${value:,.4f}"
+    sign = "-" if v < 0 else ""
+    digits, exponent = _shortest_decimal(abs(v))  # abs(v) == digits * 10**exponent
+    magnitude = len(str(digits)) - 1 + exponent  # floor(log10(abs(v)))
+    if magnitude < _TICK_EXPONENT:
+        return "> -$0.0000000001" if sign else "< $0.0000000001"
+    if magnitude < 0:
+        places = 2 - magnitude  # three significant figures
+        scaled = _round_half_up(digits, exponent + places)
+        if scaled < 10**places:  # still below a dollar once rounded
+            text = str(scaled).rjust(places, "0").rstrip("0").ljust(2, "0")
+            return f"{sign}$0.{text}"
+    cents = _round_half_up(digits, exponent + 2)
+    return f"{sign}${cents // 100:,}.{cents % 100:02d}"
+
+
+def _shortest_decimal(v: float) -> tuple[int, int]:
+    """``(digits, exponent)`` with ``v == digits * 10**exponent`` read from ``repr(v)``."""
+    mantissa, _, exp = repr(v).partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    return int(whole + fraction), int(exp or 0) - len(fraction)
+
+
+def _round_half_up(digits: int, shift: int) -> int:
+    """``digits * 10**shift`` rounded half up to an integer (exactly, in integers)."""
+    if shift >= 0:
+        return digits * 10**shift
+    unit = 10**-shift
+    quotient, remainder = divmod(digits, unit)
+    return quotient + (1 if 2 * remainder >= unit else 0)

@@ -221,7 +221,7 @@ def answer_footer(answer: Any) -> str:
             bits.append(f"prompt cache {usage.cached_tokens:,}")
     cost = "cost unknown" if answer.cost_usd is None else format_usd(answer.cost_usd)
     if answer.cached:
-        bits.append(f"from cache: $0 now (original call {cost})")
+        bits.append(f"from cache: {format_usd(0)} now (original call {cost})")
     else:
         bits.append(cost)
     if answer.latency_s is not None:
@@ -331,7 +331,7 @@ def models_mimebundle(models: Sequence[Any], source: str) -> dict[str, Any]:
     """``%grokvision_models``: vision-capable models and prices per million tokens."""
 
     def rate(value: float | None) -> str:
-        return "—" if value is None else f"${value:,.2f}"
+        return "—" if value is None else format_usd(value)
 
     rows = [
         "| model | input | cached input | output | image | aliases |",

@@ -146,7 +146,7 @@ def test_answer_reprs_and_footer():
     md = a._repr_markdown_()
     assert md.startswith("**bold**")
     assert "image tokens 768 billed ≠ 1,024 est." in md  # a mismatch is flagged
-    assert "$0.0012" in md and "1.50 s" in md and "grok-4.3" in md and "finish" not in md
+    assert "$0.00123" in md and "1.50 s" in md and "grok-4.3" in md and "finish" not in md
     assert len(repr(a)) < 400 and "…" in repr(a)
     a.cached, a.finish_reason = True, "length"
     assert "from cache" in a.footer() and "finish: length" in a.footer()

@@ -117,9 +117,10 @@ def test_image_bytes_travel_as_a_binary_buffer_not_json(explorer: TileExplorer) 
 
 
 def test_js_assets_and_lists(explorer: TileExplorer) -> None:
-    for name in ("explorer.js", "explorer.css", "tiles.js"):
+    for name in ("explorer.js", "explorer.css", "tiles.js", "usd.js"):
         assert (JS_DIR / name).is_file()
     assert explorer._tiles_js == (JS_DIR / "tiles.js").read_text(encoding="utf-8")
+    assert explorer._usd_js == (JS_DIR / "usd.js").read_text(encoding="utf-8")
     assert [r["name"] for r in explorer.rules] == list(RULES)
     names = [m["name"] for m in explorer.models]
     assert names == list(FALLBACK_PRICES)

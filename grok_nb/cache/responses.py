@@ -29,6 +29,7 @@ from typing import Any
 from grok_nb.cache.db import BUSY_TIMEOUT_S, GrokCacheWarning, Schema, SharedDB
 from grok_nb.cache.keys import canonical_request, normalise_base_url, request_key
 from grok_nb.errors import ConfigError
+from grok_nb.pricing import format_usd
 
 __all__ = [
     "CACHE_MODES",
@@ -200,7 +201,7 @@ class CacheStats:
     def __str__(self) -> str:
         return (
             f"{self.entries} cached answers, {self.bytes / 1e6:.2f} MB, {self.hits} hits, "
-            f"${self.saved_usd:.4f} saved ({self.path})"
+            f"{format_usd(self.saved_usd)} saved ({self.path})"
         )
 
 

@@ -180,11 +180,12 @@ class TileExplorer(anywidget.AnyWidget):
 
     _esm = JS_DIR / "explorer.js"
     _css = JS_DIR / "explorer.css"
-    # js/tiles.js and js/explorer_draw.js as text: the front end imports them from Blob
-    # URLs, because anywidget loads explorer.js from one too and a relative import
-    # could not resolve.
+    # js/tiles.js, js/explorer_draw.js and js/usd.js as text: the front end imports them
+    # from Blob URLs, because anywidget loads explorer.js from one too and a relative
+    # import could not resolve.
     _tiles_js = t.Unicode("").tag(sync=True)
     _draw_js = t.Unicode("").tag(sync=True)
+    _usd_js = t.Unicode("").tag(sync=True)
 
     image_data = t.Bytes(b"", help="preview image bytes (PNG or JPEG)").tag(sync=True)
     image_mime = t.Unicode("image/jpeg").tag(sync=True)
@@ -230,6 +231,7 @@ class TileExplorer(anywidget.AnyWidget):
         super().__init__(
             _tiles_js=(JS_DIR / "tiles.js").read_text(encoding="utf-8"),
             _draw_js=(JS_DIR / "explorer_draw.js").read_text(encoding="utf-8"),
+            _usd_js=(JS_DIR / "usd.js").read_text(encoding="utf-8"),
             image_data=data,
             image_mime=mime,
             image_size=[w, h],

@@ -2,9 +2,10 @@
 // the kernel only hears about the framing (crop, scale, rule, detail, model) and
 // recomputes the authoritative plan in Python.
 //
-// tiles.js and explorer_draw.js arrive as source text in the `_tiles_js` and
-// `_draw_js` traits and are imported from Blob URLs: anywidget itself loads this file
-// from a Blob URL, so a relative import ("./tiles.js") has nothing to resolve against.
+// tiles.js, explorer_draw.js and usd.js arrive as source text in the `_tiles_js`,
+// `_draw_js` and `_usd_js` traits and are imported from Blob URLs: anywidget itself
+// loads this file from a Blob URL, so a relative import ("./tiles.js") has nothing to
+// resolve against.
 
 const modules = new Map(); // module source -> Promise<module>, shared by all views
 
@@ -24,13 +25,14 @@ const STAGE_MIN = 40; // extreme panoramas are stretched to stay grabbable
 const MIN_CROP_CSS = 8; // smallest crop side while dragging, in CSS px
 
 let uid = 0;
-// filled from explorer_draw.js when the first view loads
-let D, h, fmtInt, fmtPct, fmtSize, EXTRA_PX;
+// filled from explorer_draw.js and usd.js when the first view loads
+let D, h, fmtInt, fmtPct, fmtSize, EXTRA_PX, formatUsd;
 
 
 class ExplorerView {
   constructor(T, model, el) {
     this.T = T;
+    this.formatUsd = formatUsd; // every dollar on screen, the twin of Python's format_usd
     this.model = model;
     this.el = el;
     this.id = `grok-tiles-${++uid}`;
@@ -197,7 +199,7 @@ class ExplorerView {
   fillModels() {
     this.modelSel.replaceChildren();
     for (const m of this.model.get("models") || []) {
-      const price = m.image_per_million == null ? "price unknown" : `$${m.image_per_million.toFixed(2)}/M image tokens`;
+      const price = m.image_per_million == null ? formatUsd(null) : `${formatUsd(m.image_per_million)}/M image tokens`;
       this.modelSel.append(h("option", { value: m.name, text: `${m.name} (${price})` }));
     }
     this.modelSel.value = this.state.model;
@@ -434,8 +436,10 @@ class ExplorerView {
 }
 
 async function loadAll(model) {
-  const [T, draw] = await Promise.all([loadModule(model.get("_tiles_js")), loadModule(model.get("_draw_js"))]);
+  const [T, draw, usd] = await Promise.all(
+    ["_tiles_js", "_draw_js", "_usd_js"].map((name) => loadModule(model.get(name))));
   ({ h, fmtInt, fmtPct, fmtSize, EXTRA_PX } = draw);
+  ({ formatUsd } = usd);
   D = draw;
   return T;
 }

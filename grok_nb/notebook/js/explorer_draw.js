@@ -1,6 +1,7 @@
 // TileExplorer drawing: everything a redraw paints, as functions of the view.
 // Split from explorer.js (which owns the DOM, events and syncing); loaded the same
-// way as tiles.js, from source text in a trait.
+// way as tiles.js, from source text in a trait. Dollars come from usd.js, through
+// view.formatUsd (this module cannot import it: see explorer.js).
 
 export const CANVAS_MAX = [260, 196]; // the model's-eye view
 export const EXTRA_PX = 72;
@@ -160,7 +161,7 @@ export function summarize(view) {
     h("span", { class: "gt-grid", text: `${plan.grid[0]}×${plan.grid[1]} grid` }), " · ",
     h("span", { class: "gt-count", text: tilesText }), " · ",
     h("strong", { class: "gt-tokens", text: `${fmtInt(plan.tokens)} tokens` }), " · ",
-    h("span", { class: "gt-cost", text: view.T.formatUsd(cost) }),
+    h("span", { class: "gt-cost", text: view.formatUsd(cost) }),
     h("span", { class: "gt-muted", text: ` on ${view.state.model}` }));
   const vis = view.T.visibleSize(plan);
   const frame = [plan.width, plan.height];
@@ -185,7 +186,7 @@ export function drawHint(view, plan) {
   if (best.savedTokens > 0) {
     const saved = view.T.imageCost(best.savedTokens, price(view));
     view.hintText.textContent = `Cheapest plan that keeps this much detail: ${what} → ` +
-      `${fmtInt(best.plan.tokens)} tokens (saves ${fmtInt(best.savedTokens)} tokens, ${view.T.formatUsd(saved)}).`;
+      `${fmtInt(best.plan.tokens)} tokens (saves ${fmtInt(best.savedTokens)} tokens, ${view.formatUsd(saved)}).`;
   } else {
     const ratio = (plan.width * plan.height) / (best.framed[0] * best.framed[1]);
     view.hintText.textContent = `Cheapest plan that keeps this much detail: ${what} → same ` +

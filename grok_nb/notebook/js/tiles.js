@@ -430,11 +430,3 @@ export function viewToImage(px, py, viewWidth, viewHeight, width, height) {
   const y = Math.round((py * height) / viewHeight);
   return [Math.min(Math.max(x, 0), width), Math.min(Math.max(y, 0), height)];
 }
-
-/** Short USD text: "$0.000358", "$0.0123", "$1.25"; "price unknown" for null. */
-export function formatUsd(usd) {
-  if (usd === null || usd === undefined) return "price unknown";
-  if (usd === 0) return "$0";
-  if (usd >= 0.01) return `$${usd.toFixed(usd >= 1 ? 2 : 4)}`;
-  return `$${usd.toPrecision(3)}`;
-}
