@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from grok_nb.pricing import TICKS_PER_USD, price_for
+from grok_nb.render import answer_footer, answer_markdown, answer_mimebundle
 
 __all__ = ["Answer", "Usage", "cost_from_usage"]
 
@@ -121,18 +122,12 @@ class Answer:
 
     def footer(self) -> str:
         """One line: model, image tokens estimated vs billed, cost, latency, cache."""
-        from grok_nb.render import answer_footer
-
         return answer_footer(self)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from grok_nb.render import answer_mimebundle
-
         return answer_mimebundle(self)
 
     def _repr_markdown_(self) -> str:
-        from grok_nb.render import answer_markdown
-
         return answer_markdown(self)
 
     def __str__(self) -> str:

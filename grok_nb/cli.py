@@ -13,6 +13,7 @@ from grok_nb.errors import GrokError
 from grok_nb.pricing import format_usd
 from grok_nb.render import answer_footer, rule_label
 from grok_nb.settings import current
+from grok_nb.simulator import main as simulate
 from grok_nb.tiling import DETAILS, RULES
 
 __all__ = ["main"]
@@ -125,8 +126,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["simulate"]:  # the simulator parses its own options
-        from grok_nb.simulator import main as simulate
-
         return int(simulate(argv[1:]))
     parser = build_parser()
     args = parser.parse_args(argv)

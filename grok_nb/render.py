@@ -76,12 +76,9 @@ def _layout(
     Stretching rules draw in original pixels (the image fills the grid); padding
     rules (``ceil``) draw the padded canvas so the empty part of edge tiles shows.
     """
-    from grok_nb.tiling import RULES
-
-    rule = RULES.get(plan.rule)
-    if rule is None or rule.layout == "aspect" or plan.detail == "low":
+    if not plan.padded:
         return (plan.width, plan.height), (plan.width, plan.height), list(plan.boxes)
-    size = rule.tile_size
+    size = plan.tile_size
     cols, rows = plan.grid
     rects = [
         (c * size, r * size, (c + 1) * size, (r + 1) * size)

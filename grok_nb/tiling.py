@@ -16,10 +16,12 @@ pluggable (SPEC section 5):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from grok_nb.errors import ConfigError, ImageError
+from grok_nb.pricing import price_for
+from grok_nb.render import OVERLAY_METADATA, plan_mimebundle
 
 __all__ = [
     "ASPECT_CANDIDATES",
@@ -137,10 +139,19 @@ class TilePlan:
     rule_source: str | None = field(default=None, compare=False)
     preview: Any = field(default=None, compare=False, repr=False)  # PIL image, for display
 
+    @property
+    def tile_size(self) -> int:
+        found = RULES.get(self.rule)
+        return found.tile_size if found is not None else 448
+
+    @property
+    def padded(self) -> bool:
+        """True when the model sees a padded canvas (``ceil``) rather than a stretched one."""
+        found = RULES.get(self.rule)
+        return found is not None and found.layout == "ceil" and self.detail != "low"
+
     def cost_usd(self, model: str | None = None) -> float | None:
         """Estimated USD for this image's tokens with ``model`` (``None``: price unknown)."""
-        from grok_nb.pricing import price_for
-
         price = price_for(model)
         return None if price is None else price.image_cost(self.tokens)
 
@@ -160,8 +171,6 @@ class TilePlan:
         }
 
     def with_preview(self, preview: Any, label: str | None = None) -> TilePlan:
-        from dataclasses import replace
-
         return replace(self, preview=preview, label=label)
 
     def __str__(self) -> str:
@@ -177,8 +186,6 @@ class TilePlan:
     def _repr_mimebundle_(
         self, include: Any = None, exclude: Any = None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        from grok_nb.render import OVERLAY_METADATA, plan_mimebundle
-
         return plan_mimebundle(self), OVERLAY_METADATA
 
 

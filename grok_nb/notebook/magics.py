@@ -18,9 +18,26 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 
+from grok_nb.api.catalogue import language_models
+from grok_nb.api.client import Client
+from grok_nb.api.credentials import resolve_base_url
+from grok_nb.api.request import redact_request
+from grok_nb.asking import _prepared_store, plan_call, resolve_options, response_cache, send
 from grok_nb.conversation import Conversation
 from grok_nb.errors import APIConnectionError, GrokError, MissingKeyError
+from grok_nb.ledger import LEDGER
 from grok_nb.notebook.capture import ImageCapture
+from grok_nb.notebook.live import LiveMarkdown
+from grok_nb.pricing import format_usd
+from grok_nb.render import (
+    OVERLAY_METADATA,
+    answer_mimebundle,
+    estimate_mimebundle,
+    models_mimebundle,
+    thumbnails_mimebundle,
+    usage_mimebundle,
+)
+from grok_nb.rules import calibrations, forget_calibration, rule_in_force
 from grok_nb.settings import current
 
 __all__ = ["GrokVisionMagics", "load_ipython_extension", "unload_ipython_extension"]
@@ -166,10 +183,9 @@ class GrokVisionMagics(Magics):
             "stream": False if args.no_stream else None,
         }
         history = self.conversation if args.cont else Conversation()
-        import grok_nb.asking as session
 
         try:
-            call = session.plan_call(
+            call = plan_call(
                 prompt,
                 images,
                 history=history.messages,
@@ -197,7 +213,6 @@ class GrokVisionMagics(Magics):
         return parser.parse_intermixed_args(arg_split(line, strict=True))
 
     def _show_preview(self, call: Any, *, show: bool) -> None:
-        from grok_nb.render import OVERLAY_METADATA, estimate_mimebundle, thumbnails_mimebundle
 
         if show and call.plans:
             # the same images re-run: reuse the drawn strip (PNG encoding is most of a
@@ -214,7 +229,6 @@ class GrokVisionMagics(Magics):
         display(estimate_mimebundle(call), raw=True)
 
     def _show_request(self, call: Any) -> None:
-        from grok_nb.api.request import redact_request
 
         dump = json.dumps(redact_request(call.body), indent=2, ensure_ascii=False)
         url = f"{call.base_url}/chat/completions"
@@ -229,13 +243,10 @@ class GrokVisionMagics(Magics):
         )
 
     def _send(self, call: Any) -> Any:
-        import grok_nb.asking as session
-        from grok_nb.notebook.live import LiveMarkdown
-        from grok_nb.render import answer_mimebundle
 
         live = LiveMarkdown() if call.options["stream"] else None
         try:
-            answer = session.send(call, on_delta=live)
+            answer = send(call, on_delta=live)
         except KeyboardInterrupt as exc:
             partial = getattr(exc, "partial_answer", None)
             if partial is not None and live is not None:
@@ -276,8 +287,6 @@ class GrokVisionMagics(Magics):
     @line_magic
     def grokvision_usage(self, line: str = "") -> Any:
         """This kernel's calls, tokens (estimated and billed) and spend."""
-        from grok_nb.ledger import LEDGER
-        from grok_nb.render import usage_mimebundle
 
         if line.strip() == "clear":
             LEDGER.clear()
@@ -290,8 +299,8 @@ class GrokVisionMagics(Magics):
         """The interactive tile explorer for each image named on the line."""
         from IPython.utils.process import arg_split
 
+        # lazy: anywidget and ipywidgets load only when an explorer is made
         from grok_nb.notebook.explorer import TileExplorer
-        from grok_nb.pricing import format_usd
 
         tokens = arg_split(line, strict=True)
         images = [img for token in tokens for img in self._resolve_token(token)]
@@ -323,8 +332,6 @@ class GrokVisionMagics(Magics):
     @line_magic
     def grokvision_cache(self, line: str = "") -> None:
         """The response cache: size, hits, money saved; ``%grokvision_cache clear`` empties it."""
-        from grok_nb.asking import _prepared_store, resolve_options, response_cache
-        from grok_nb.pricing import format_usd
 
         cache = response_cache(resolve_options())
         action = line.strip()
@@ -355,8 +362,6 @@ class GrokVisionMagics(Magics):
         ``%grokvision_calibration forget`` forgets every calibration;
         ``forget here`` only the one for the current endpoint and model.
         """
-        from grok_nb.api.credentials import resolve_base_url
-        from grok_nb.rules import calibrations, forget_calibration, rule_in_force
 
         action = line.split()
         try:
@@ -393,9 +398,6 @@ class GrokVisionMagics(Magics):
     @line_magic
     def grokvision_models(self, line: str = "") -> None:
         """Vision-capable models and their prices (from the API; offline, a dated table)."""
-        from grok_nb.api.catalogue import language_models
-        from grok_nb.api.client import Client
-        from grok_nb.render import models_mimebundle
 
         client = Client(base_url=self.settings.base_url)
         try:

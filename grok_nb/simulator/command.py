@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from grok_nb.simulator.faults import Fault
 from grok_nb.simulator.respond import USAGE_MODES
+from grok_nb.simulator.server import Simulator
 from grok_nb.tiling import DEFAULT_RULE, RULES
 
 __all__ = ["DEFAULT_PORT", "build_parser", "main"]
@@ -41,8 +42,6 @@ def build_parser(prog: str = "grok-nb simulate") -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from grok_nb.simulator.server import Simulator
-
     args = build_parser().parse_args(argv)
     try:
         faults: list[Fault | str] = [Fault.parse(spec) for spec in args.fault]
