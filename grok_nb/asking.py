@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from grok_nb.api.credentials import resolve_base_url
 from grok_nb.errors import BudgetExceeded, CacheMiss, ConfigError
+from grok_nb.pricing import price_for
 from grok_nb.rules import RuleChoice, rule_in_force
-from grok_nb.tiling import TilePlan, plan
+from grok_nb.tiling import TilePlan, plan, worst_case_tokens
 
 if TYPE_CHECKING:
     from grok_nb.answer import Answer
@@ -112,8 +113,9 @@ class Estimate:
     image_tokens: int
     text_tokens: int
     unmeasured_images: int  # URLs passed through without being measured
-    prompt_usd: float | None
+    prompt_usd: float | None  # includes the unmeasured images at their worst case
     max_completion_usd: float | None  # when max_tokens caps the answer
+    unmeasured_tokens: int = 0  # the worst case for those URLs, under their rule and detail
 
     @property
     def worst_usd(self) -> float | None:
@@ -139,10 +141,13 @@ class CallPlan:
 
 
 def _estimate(
-    body: dict[str, Any], plans: Sequence[TilePlan], unmeasured: int, opts: dict[str, Any]
+    body: dict[str, Any],
+    plans: Sequence[TilePlan],
+    unmeasured: Sequence[tuple[str, str]],
+    opts: dict[str, Any],
 ) -> Estimate:
-    from grok_nb.pricing import price_for
-
+    """Text at ~4 characters a token, measured images by their plans, and images that
+    were not measured (URLs) at the worst case of their (rule, detail)."""
     chars = 0
     for message in body.get("messages", []):
         content = message.get("content")
@@ -152,14 +157,15 @@ def _estimate(
             chars += sum(len(p.get("text", "")) for p in content if p.get("type") == "text")
     text_tokens = -(-chars // CHARS_PER_TOKEN)
     image_tokens = sum(p.tokens for p in plans)
+    worst = sum(worst_case_tokens(rule, detail) for rule, detail in unmeasured)
     price = price_for(opts["model"])
     prompt_usd = None
     completion_usd = None
     if price is not None:
-        prompt_usd = price.cost(prompt_tokens=text_tokens + image_tokens)
+        prompt_usd = price.cost(prompt_tokens=text_tokens + image_tokens + worst)
         if opts.get("max_tokens"):
             completion_usd = price.cost(completion_tokens=opts["max_tokens"])
-    return Estimate(image_tokens, text_tokens, unmeasured, prompt_usd, completion_usd)
+    return Estimate(image_tokens, text_tokens, len(unmeasured), prompt_usd, completion_usd, worst)
 
 
 @dataclass(frozen=True)
@@ -316,7 +322,10 @@ def plan_call(
         stream=opts["stream"],
     )
     plans = [p.plan for p in prepared if p.plan is not None] + list(history_plans)
-    unmeasured = sum(1 for p in prepared if p.plan is None)
+    url_rule = rule_in_force(
+        model=opts["model"], endpoint=base_url, explicit=overrides.get("tile_rule")
+    )
+    unmeasured = [(url_rule.name, p.detail) for p in prepared if p.plan is None]
     key = None
     if opts["cache"] != "off":
         from grok_nb.cache.responses import request_key

@@ -274,8 +274,10 @@ def estimate_mimebundle(call: Any) -> dict[str, Any]:
     parts = [f"≈ {est.image_tokens:,} image tokens" + (f" ({', '.join(what)})" if what else "")]
     parts.append(f"~{est.text_tokens:,} text tokens")
     if est.unmeasured_images:
+        n = est.unmeasured_images
         parts.append(
-            f"{est.unmeasured_images} URL image(s) not measured (fetch_urls=True measures)"
+            f"≤ {est.unmeasured_tokens:,} for {n} URL image{'s' if n != 1 else ''} "
+            "(worst case: not measured; fetch_urls=True measures)"
         )
     cost = f"≈ {format_usd(est.prompt_usd)} prompt on {call.model}"
     if est.max_completion_usd is not None:

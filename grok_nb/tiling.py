@@ -33,6 +33,7 @@ __all__ = [
     "get_rule",
     "plan",
     "register_rule",
+    "worst_case_tokens",
 ]
 
 Box = tuple[int, int, int, int]
@@ -233,6 +234,15 @@ def _ceil_canvas(width: int, height: int, rule: TileRule) -> tuple[int, int]:
 def _edges(count: int, step: int, canvas: int, original: int) -> list[int]:
     """Tile boundaries on one axis, mapped from canvas pixels to original pixels."""
     return [min(k * step, canvas) * original // canvas for k in range(count + 1)]
+
+
+def worst_case_tokens(rule: str | TileRule | None = None, detail: str | None = "high") -> int:
+    """The most tokens one image can cost under ``rule`` at ``detail``: what an image
+    that was not measured (a URL passed through) is estimated at."""
+    r = get_rule(rule)
+    if (detail or "high") == "low":
+        return plan(r.tile_size, r.tile_size, r, "low").tokens
+    return (r.max_tiles + r.extra_for(r.max_tiles)) * r.tokens_per_tile
 
 
 def plan(
