@@ -14,10 +14,23 @@ __all__ = ["main"]
 EXIT_USAGE = 2
 
 
+def expand_image_args(images: Sequence[str]) -> list[str]:
+    """Image arguments -> files: a quoted glob ('shots/**/*.png') or ~ expands here as
+    in ask() and %%grokvision (one function for all three); URLs pass through."""
+    from grok_nb.images.expand import expand_path_source
+    from grok_nb.images.fetch import is_data_url, is_http_url
+
+    out: list[str] = []
+    for item in images:
+        out += [item] if is_http_url(item) or is_data_url(item) else expand_path_source(item)
+    return out
+
+
 def _cmd_tiles(args: argparse.Namespace) -> int:
     from grok_nb.asking import tiles
     from grok_nb.pricing import format_usd
 
+    args.images = expand_image_args(args.images)
     plans = [tiles(src, rule=args.rule, detail=args.detail) for src in args.images]
     if args.json:
         records = [
@@ -60,6 +73,7 @@ def _cmd_tiles(args: argparse.Namespace) -> int:
 def _cmd_ask(args: argparse.Namespace) -> int:
     from grok_nb.asking import ask
 
+    args.images = expand_image_args(args.images)
     answer = ask(
         args.prompt,
         *args.images,

@@ -134,7 +134,8 @@ def captured_warnings(notes: list[str] | None = None) -> Iterator[None]:
             yield
         finally:
             _capturing.depth = 0
-    ours, foreign = [], []
+    ours: list[warnings.WarningMessage] = []
+    foreign: list[warnings.WarningMessage] = []
     for w in caught:  # Pillow's own, or issued by Pillow calls made from this package
         where = (w.filename or "").replace("\\", "/")
         (ours if "/PIL/" in where or "/grok_nb/" in where else foreign).append(w)
@@ -220,9 +221,11 @@ def refuse_unrenderable(im: Image.Image, label: str) -> None:
     from PIL import ImageFile
 
     if isinstance(im, ImageFile.StubImageFile):
-        loader = None
-        with contextlib.suppress(Exception):
-            loader = im._load()
+        loader = getattr(im, "_handler", None)  # Pillow >= 11; older ones have _load()
+        old = getattr(im, "_load", None)
+        if loader is None and callable(old):
+            with contextlib.suppress(Exception):
+                loader = old()
         if loader is None:
             raise ImageError(label, _stub_advice(str(im.format)))
     if im.format == "EPS":
@@ -261,8 +264,12 @@ def load_pixels(im: Image.Image, label: str, notes: list[str] | None = None) -> 
                 ) from None
     except ImageError as exc:
         key = id(im)
+
+        def forget(_ref: weakref.ref[Image.Image], k: int = key) -> None:
+            _forget(k)
+
         with _failed_lock:
-            _failed[key] = (weakref.ref(im, lambda _r, k=key: _forget(k)), exc.reason)
+            _failed[key] = (weakref.ref(im, forget), exc.reason)
         raise
 
 

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 from grok_nb.errors import ConfigError, ImageError
 from grok_nb.images.decode import pillow_errors
 from grok_nb.images.encode import choose_format, encode_within_limit, mime_of
+from grok_nb.images.expand import MAX_IMAGES_PER_REQUEST
 from grok_nb.images.normalise import normalise, upright_size
 from grok_nb.images.resize import downscale, model_size, plan_key, preview
-from grok_nb.images.expand import MAX_IMAGES_PER_REQUEST
 from grok_nb.images.sources import MAX_FILE_MB, Opened, expand_sources, open_source
 from grok_nb.tiling import DETAILS, TilePlan, TileRule, get_rule, plan
 

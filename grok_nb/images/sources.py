@@ -199,9 +199,7 @@ def _expand(sources: Any, limit: int | None) -> list[Any]:
             text = os.fsdecode(item)
             if is_http_url(text) or is_data_url(text):
                 out.append(item)
-            elif os.path.isfile(os.path.expanduser(text)):
-                out.append(item)  # an existing file keeps the name it was given
-            else:
+            else:  # the same list %%grokvision and grok-nb get for this text
                 out.extend(expand_path_source(text, max_files=limit))
         else:
             out.append(item)
