@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from grok_nb.asking import ask, tiles
 from grok_nb.calibration import calibrate
 from grok_nb.errors import GrokError
+from grok_nb.images.expand import expand_path_source
+from grok_nb.images.fetch import is_data_url, is_http_url
 from grok_nb.pricing import format_usd
 from grok_nb.render import answer_footer, rule_label
 from grok_nb.settings import current
@@ -21,8 +23,18 @@ __all__ = ["main"]
 EXIT_USAGE = 2
 
 
+def expand_image_args(images: Sequence[str]) -> list[str]:
+    """Image arguments -> files: a quoted glob ('shots/**/*.png') or ~ expands here as
+    in ask() and %%grokvision (one function for all three); URLs pass through."""
+    out: list[str] = []
+    for item in images:
+        out += [item] if is_http_url(item) or is_data_url(item) else expand_path_source(item)
+    return out
+
+
 def _cmd_tiles(args: argparse.Namespace) -> int:
     model = args.model or current().model
+    args.images = expand_image_args(args.images)
     plans = [tiles(src, rule=args.rule, detail=args.detail, model=model) for src in args.images]
     if args.json:
         records = [
@@ -69,6 +81,7 @@ def _cmd_tiles(args: argparse.Namespace) -> int:
 
 
 def _cmd_ask(args: argparse.Namespace) -> int:
+    args.images = expand_image_args(args.images)
     answer = ask(
         args.prompt,
         *args.images,

@@ -57,7 +57,7 @@ def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     ("make", "reason"),
     [
         (lambda d: d / "missing.png", "no such file"),
-        (lambda d: (d / "notes.png").write_text("hello") and d / "notes.png", "not image data"),
+        (lambda d: (d / "notes.png").write_text("hello") and d / "notes.png", "text file"),
         (lambda d: (d / "empty.jpg").write_bytes(b"") or d / "empty.jpg", "empty"),
     ],
 )

@@ -5,11 +5,13 @@ would otherwise decode, resize and encode every image again just to compute the
 cache key: tens of milliseconds a photo. With this store a replayed ask reads the
 encoded bytes it sent last time instead. The store is an optimisation only: any
 problem with the file turns it off for the session with one warning, and the image
-is prepared as usual.
+is prepared as usual. Every blob is checked against the SHA-256 recorded with it
+when read; one that does not match is a miss (and is removed), never sent.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import sqlite3
@@ -87,9 +89,24 @@ class PreparedStore:
                 self._give_up(exc)
                 return None
         try:
-            return _rebuild(json.loads(row[0]), bytes(row[1]), bytes(row[2]))
+            meta, data = json.loads(row[0]), bytes(row[1])
+            if hashlib.sha256(data).hexdigest() != meta["sha256"]:
+                self._drop(key)  # damaged or tampered with: never send it
+                return None
+            return _rebuild(meta, data, bytes(row[2]))
         except (ValueError, KeyError, TypeError, OSError):
             return None  # an entry we cannot read is just a miss
+
+    def _drop(self, key: str) -> None:
+        with self._lock:
+            db = self._db()
+            if db is None:
+                return
+            try:
+                db.execute("DELETE FROM prepared WHERE key = ?", (key,))
+                db.commit()
+            except sqlite3.Error as exc:
+                self._give_up(exc)
 
     def put(self, key: str, prepared: PreparedImage) -> None:
         if prepared.data is None or prepared.plan is None or prepared.plan.preview is None:

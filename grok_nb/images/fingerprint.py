@@ -4,8 +4,12 @@ Preparing means decoding, normalising, resizing and encoding: milliseconds to a
 third of a second (a matplotlib figure). Re-running a cell whose answer is cached
 should cost none of that. A fingerprint is exact for content we can hash cheaply
 (PIL pixels, array bytes, raw bytes, a file's contents); objects we
-cannot identify cheaply (figures, URLs fetched later) get ``None`` and are prepared
-every time.
+cannot identify cheaply (figures, arrays of Axes, URLs fetched later) get ``None``
+and are prepared every time: a stale fingerprint would send the old picture, and
+replay the old answer. A PIL image's fingerprint covers everything that changes
+what is sent, not just its pixel bytes (palette, transparency, orientation...).
+Fingerprinting never raises: an image that cannot be decoded gets ``None``, and
+preparing it raises the ``ImageError``.
 """
 
 from __future__ import annotations
@@ -46,13 +50,49 @@ def fingerprint(source: Any) -> str | None:
         return f"file:{path.name}:" + _digest(content)
     module = type(source).__module__ or ""
     if module.startswith("PIL.") and hasattr(source, "tobytes"):
-        if getattr(source, "n_frames", 1) > 1 or source.width * source.height * 4 > MAX_HASH_BYTES:
-            return None
-        head = f"{source.mode}:{source.size}:{source.info.get('exif', b'')[:64]!r}".encode()
-        return "pil:" + _digest(head, source.tobytes())
+        return _pil_fingerprint(source)
     if module.startswith("numpy") and hasattr(source, "tobytes") and hasattr(source, "dtype"):
-        if source.nbytes > MAX_HASH_BYTES:
-            return None
+        if source.dtype.kind not in "biufc" or source.nbytes > MAX_HASH_BYTES:
+            return None  # an object array (of matplotlib Axes): its bytes are pointers
         head = f"{source.dtype.str}:{source.shape}".encode()
         return "ndarray:" + _digest(head, source.tobytes())
-    return None
+    return None  # figures, tensors, IPython images...: prepared every time
+
+
+def _pil_fingerprint(im: Any) -> str | None:
+    """Everything that changes the picture sent: the pixels of the current frame,
+    mode, size, palette (with its alpha), transparency, orientation, colour profile,
+    and the format it came from (a JPEG source stays JPEG)."""
+    from grok_nb.errors import ImageError
+    from grok_nb.images.decode import load_pixels
+
+    try:
+        if im.width * im.height * 4 > MAX_HASH_BYTES:
+            return None
+        if getattr(im, "tile", None):  # not decoded yet: decode as preparation would,
+            load_pixels(im, "image")  # so a failure is remembered and reported by it
+        palette = b""
+        if im.mode in ("P", "PA") and im.palette is not None:
+            palette = bytes(im.getpalette(im.palette.mode) or b"")
+        try:
+            orientation = im.getexif().get(0x0112, 1)
+        except Exception:  # a broken EXIF block: preparation ignores it as well
+            orientation = "unreadable"
+        info = im.info
+        head = repr(
+            (
+                im.mode,
+                im.size,
+                im.format,
+                im.tell() if getattr(im, "n_frames", 1) > 1 else 0,
+                info.get("transparency"),
+                orientation,
+                hashlib.sha1(info.get("icc_profile") or b"").hexdigest(),
+                hashlib.sha1(info.get("exif") or b"").hexdigest(),
+            )
+        ).encode()
+        return "pil:" + _digest(head, palette, im.tobytes())
+    except ImageError:
+        return None  # preparing it raises the same error, naming it properly
+    except Exception:  # never let identifying an image fail where preparing would explain
+        return None

@@ -5,6 +5,15 @@
 - EXIF orientation is applied to the pixels; the result carries no EXIF at all.
 - Palette, CMYK, grey, grey+alpha, 16-bit, 32-bit and float modes become RGB, or
   RGBA when there is transparency; an alpha channel that is fully opaque is dropped.
+- 16-bit data (and 32-bit integer data within 0..65535) is scaled by its bit depth,
+  so the picture does not depend on the container: where the container declares a
+  depth (PGM/PPM ``maxval``), Pillow has already expanded it to 16 bits; otherwise
+  the depth is the observed one, the smallest of 8, 10, 12, 14 or 16 bits that
+  holds the brightest value (12-bit camera data in a 16-bit TIFF or PNG is
+  0..4095 -> 0..255, not near-black). A note says "values rescaled". Wider or
+  signed integers and floats follow the array rules (``arrays``).
+- A layered PSD is sent as its flattened composite (how it looks), not a layer.
+- Pillow's warnings while decoding are caught (see ``decode``), never shown.
 - Embedded colour profiles other than sRGB (Display P3 phone photos, CMYK print
   profiles) are converted to sRGB, which is what the model is trained on.
 - Large JPEGs can be decoded straight at a reduced scale (Pillow's draft mode:
@@ -14,10 +23,10 @@
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from grok_nb.errors import ImageError
-from grok_nb.images.decode import pillow_errors
+from grok_nb.images.decode import load_pixels, pillow_errors
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -38,8 +47,23 @@ _RGB_MODES = {"1", "L", "P", "RGB", "RGBX", "YCbCr", "LAB", "HSV", "CMYK"}
 _ALPHA_MODES = {"LA", "La", "PA", "RGBA", "RGBa"}
 
 
-def exif_orientation(im: Image.Image) -> int:
-    """The EXIF orientation (1..8) read from the header, without decoding pixels."""
+_HEADER_EXIF = ("JPEG", "MPO")  # EXIF read at open: orientation known before decoding
+
+
+def _pending(im: Image.Image) -> bool:
+    return bool(getattr(im, "tile", None))
+
+
+def exif_orientation(im: Image.Image, label: str = "image") -> int:
+    """The EXIF orientation (1..8) still to apply to ``im``'s pixels.
+
+    Only JPEGs carry their EXIF in the header; other formats (PNG's eXIf chunk may
+    follow the pixels) decode the image to read it, so they are decoded here
+    first, under ``load_pixels``: a corrupt file raises instead of leaving half an
+    image behind. A TIFF's orientation is applied by Pillow itself on load (and its
+    tag removed), so reading after the decode never applies it twice."""
+    if _pending(im) and im.format not in _HEADER_EXIF:
+        load_pixels(im, label)
     try:
         value = im.getexif().get(ORIENTATION_TAG, 1)
     except Exception:  # a broken EXIF block must not make a readable image unreadable
@@ -47,10 +71,10 @@ def exif_orientation(im: Image.Image) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
-def upright_size(im: Image.Image) -> tuple[int, int]:
-    """(width, height) after EXIF orientation is applied, without decoding pixels."""
+def upright_size(im: Image.Image, label: str = "image") -> tuple[int, int]:
+    """(width, height) after orientation is applied; only JPEGs stay undecoded."""
     w, h = im.size
-    return (h, w) if exif_orientation(im) >= 5 else (w, h)
+    return (h, w) if exif_orientation(im, label) >= 5 else (w, h)
 
 
 def _select_frame(im: Image.Image, owned: bool, notes: list[str]) -> None:
@@ -58,11 +82,16 @@ def _select_frame(im: Image.Image, owned: bool, notes: list[str]) -> None:
     if not isinstance(frames, int) or frames <= 1:
         return
     fmt = im.format or "image"
+    first = getattr(im, "_min_frame", 0)  # PSD: frame 0 does not exist, layers are 1..n
+    if fmt == "PSD" and im.tell() == first:  # as opened: the flattened composite
+        notes.append(f"flattened image of the {frames}-layer PSD used")
+        return
     if not owned:
-        current = im.tell()
+        current = im.tell() - first
         notes.append(f"frame {current + 1} of {frames} used (the image object's current frame)")
         return
-    im.seek(0)
+    if im.tell() != first:
+        im.seek(first)
     if fmt == "MPO":  # phone JPEGs carrying a depth map or preview: frame 0 is the photo
         return
     if fmt == "TIFF":
@@ -114,6 +143,27 @@ def _to_srgb(im: Image.Image, icc: bytes, notes: list[str]) -> Image.Image:
     return converted
 
 
+_DEPTHS = (8, 10, 12, 14, 16)
+
+
+def _sixteen_to_eight(arr: Any, notes: list[str]) -> Any:
+    """16-bit levels -> 8-bit, scaled by the data's bit depth (see ``normalise``)."""
+    import numpy as np
+
+    hi = int(arr.max())
+    bits = next(b for b in _DEPTHS if hi <= 2**b - 1)
+    full = 2**bits - 1
+    if bits == 16:
+        notes.append("values rescaled: 16-bit levels reduced to 8 bits")
+    elif bits == 8:
+        notes.append(f"values rescaled: 16-bit image whose values (0..{hi}) fit 8 bits, "
+                     "taken as 8-bit levels")  # fmt: skip
+    else:
+        notes.append(f"values rescaled: {bits}-bit data (0..{hi}) in a 16-bit image, "
+                     f"0..{full} mapped to 0..255")  # fmt: skip
+    return np.rint(arr.astype(np.float32) * (255.0 / full)).astype(np.uint8)
+
+
 def _deep_to_rgb(im: Image.Image, label: str, notes: list[str]) -> Image.Image:
     """16-bit, 32-bit integer and float modes, via numpy (which matplotlib brings)."""
     import numpy as np
@@ -121,9 +171,8 @@ def _deep_to_rgb(im: Image.Image, label: str, notes: list[str]) -> Image.Image:
     from grok_nb.images.arrays import array_to_pil
 
     arr = np.asarray(im)
-    if im.mode.startswith("I;16"):  # a 16-bit file: full scale is 65535 by definition
-        notes.append("16-bit image reduced to 8 bits")
-        arr = np.rint(arr.astype(np.float32) / 257.0).astype(np.uint8)
+    if arr.dtype.kind in "iu" and arr.size and int(arr.min()) >= 0 and int(arr.max()) <= 65535:
+        arr = _sixteen_to_eight(arr, notes)  # I;16 modes, and mode I holding 16-bit data
     out, more = array_to_pil(arr, label)
     notes.extend(more)
     return out
@@ -176,20 +225,14 @@ def normalise(
     """
     notes: list[str] = []
     original = im
-    with pillow_errors(label):
+    with pillow_errors(label, notes=notes):
         _select_frame(im, owned, notes)
-        orientation = exif_orientation(im)
-        if owned and draft_to and im.format in ("JPEG", "MPO"):
+        if owned and draft_to and im.format in _HEADER_EXIF and _pending(im):
+            orientation = exif_orientation(im, label)
             want = draft_to if orientation < 5 else (draft_to[1], draft_to[0])
             im.draft(None, want)
-        try:
-            im.load()
-        except (AssertionError, AttributeError):  # Pillow's state checks on a closed file
-            raise ImageError(
-                label,
-                "the image's file was closed before its pixels were read; call .load() "
-                "inside the `with Image.open(...)` block, or pass the path instead",
-            ) from None
+        load_pixels(im, label, notes)
+        orientation = exif_orientation(im, label)  # after decoding: see exif_orientation
         im = _apply_orientation(im, orientation, notes)
         im = _convert_mode(im, label, notes)
         im = _drop_opaque_alpha(im)

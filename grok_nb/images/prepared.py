@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 from grok_nb.errors import ConfigError, ImageError
 from grok_nb.images.decode import pillow_errors
 from grok_nb.images.encode import choose_format, encode_within_limit, mime_of
+from grok_nb.images.expand import MAX_IMAGES_PER_REQUEST
 from grok_nb.images.normalise import normalise, upright_size
 from grok_nb.images.resize import downscale, model_size, plan_key, preview
-from grok_nb.images.sources import Opened, expand_sources, open_source
+from grok_nb.images.sources import MAX_FILE_MB, Opened, expand_sources, open_source
 from grok_nb.tiling import DETAILS, TilePlan, TileRule, get_rule, plan
 
 if TYPE_CHECKING:
@@ -99,7 +100,7 @@ def _check_options(rule: str | TileRule | None, detail: str, resize: str) -> Non
 
 
 def _single(source: Any, label: str | None) -> Any:
-    items = expand_sources(source)
+    items = expand_sources(source, max_images_per_request=None)
     if len(items) == 1:
         return items[0]
     from grok_nb.images.sources import describe_source
@@ -140,7 +141,7 @@ def _prepare_opened(
         digest = hashlib.sha256(url.encode("utf-8")).hexdigest()
         return PreparedImage(label, None, None, url, None, None, None, detail, digest, tuple(notes))
     with pillow_errors(label):
-        width, height = upright_size(opened.image)
+        width, height = upright_size(opened.image, label)
     if width < 1 or height < 1:
         raise ImageError(label, f"the image is empty ({width}x{height} pixels)")
     target = model_size(width, height, rule, detail) if resize == "model" else (width, height)
@@ -194,16 +195,20 @@ def prepare(
     resize: str = "model",
     fetch_urls: bool = False,
     label: str | None = None,
+    max_file_mb: float | None = MAX_FILE_MB,
 ) -> PreparedImage:
     """Turn one image source (anything in ``ACCEPTED``) into a ``PreparedImage``.
 
     ``resize="model"`` sends the smallest size with the same tile plan as the
     original; ``"none"`` sends the normalised original. http(s) URLs are passed
-    through unless ``fetch_urls``. Bad input raises ``ImageError``.
+    through unless ``fetch_urls``. Files over ``max_file_mb`` are refused before
+    they are read (``None``: no limit). Bad input raises ``ImageError``.
     """
     _check_options(rule, detail, resize)
     one = _single(source, label)
-    opened = open_source(one, label=label, rule=rule, detail=detail, fetch_urls=fetch_urls)
+    opened = open_source(
+        one, label=label, rule=rule, detail=detail, fetch_urls=fetch_urls, max_file_mb=max_file_mb
+    )
     return _prepare_opened(opened, rule, detail, resize)
 
 
@@ -214,14 +219,19 @@ def prepare_many(
     detail: str = "high",
     resize: str = "model",
     fetch_urls: bool = False,
+    max_file_mb: float | None = MAX_FILE_MB,
+    max_images_per_request: int | None = MAX_IMAGES_PER_REQUEST,
 ) -> list[PreparedImage]:
     """``prepare`` for one source or a list of them; globs expand (sorted), order is kept.
 
-    Every source is checked before any is decoded, so a missing file fails fast."""
+    Every source is checked before any is decoded, so a missing file (or more than
+    ``max_images_per_request`` images, ``TooManyImagesError``) fails fast."""
     _check_options(rule, detail, resize)
     out = []
-    for one in expand_sources(sources):
-        opened = open_source(one, rule=rule, detail=detail, fetch_urls=fetch_urls)
+    for one in expand_sources(sources, max_images_per_request=max_images_per_request):
+        opened = open_source(
+            one, rule=rule, detail=detail, fetch_urls=fetch_urls, max_file_mb=max_file_mb
+        )
         out.append(_prepare_opened(opened, rule, detail, resize))
     return out
 
@@ -232,11 +242,14 @@ def load_image(
     label: str | None = None,
     rule: str | TileRule | None = None,
     detail: str = "high",
+    max_file_mb: float | None = MAX_FILE_MB,
 ) -> tuple[Image.Image, str, tuple[str, ...]]:
     """The normalised, upright, full-size RGB/RGBA image of one source, its label and
     notes. URLs are downloaded. ``rule``/``detail`` only steer the DPI of figures."""
     one = _single(source, label)
-    opened = open_source(one, label=label, rule=rule, detail=detail, fetch_urls=True)
+    opened = open_source(
+        one, label=label, rule=rule, detail=detail, fetch_urls=True, max_file_mb=max_file_mb
+    )
     assert opened.image is not None  # URLs were fetched
     image, notes = normalise(opened.image, opened.label, owned=opened.owned)
     return image, opened.label, tuple(opened.notes + notes)

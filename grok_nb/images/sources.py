@@ -7,7 +7,6 @@ so, and only then is the library (already loaded, since the object exists) used.
 
 from __future__ import annotations
 
-import glob
 import os
 import sys
 import types
@@ -15,14 +14,30 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from grok_nb.errors import ImageError
-from grok_nb.images.decode import open_bytes, sniff_format
+from grok_nb.images.decode import open_bytes, refuse_unrenderable, sniff_format
+from grok_nb.images.expand import (
+    MAX_IMAGES_PER_REQUEST,
+    check_count,
+    expand_path_source,
+    is_pattern,
+    short_label,
+)
 from grok_nb.images.fetch import decode_data_url, fetch_url, is_data_url, is_http_url
 from grok_nb.tiling import TileRule
 
 if TYPE_CHECKING:
     from PIL import Image
 
-__all__ = ["ACCEPTED", "Opened", "describe_source", "expand_sources", "open_source"]
+__all__ = [
+    "ACCEPTED",
+    "MAX_FILE_MB",
+    "Opened",
+    "describe_source",
+    "expand_sources",
+    "open_source",
+]
+
+MAX_FILE_MB = 100.0  # files are read whole; no photo or scan worth sending is larger
 
 ACCEPTED = (
     "a PIL image, a numpy array (H×W, H×W×3, H×W×4 or C×H×W), a tensor, a matplotlib "
@@ -52,8 +67,7 @@ class Opened:
     source_format: str | None = None  # the file format the pixels came from
 
 
-def _short(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else f"{text[: limit - 21]}…{text[-20:]}"
+_short = short_label
 
 
 def _bytes_kind(head: bytes) -> str:
@@ -161,45 +175,61 @@ def describe_source(source: Any) -> str:
     return f"{type(source).__name__} object"
 
 
-def _expand_path(item: str | os.PathLike[str]) -> list[Any]:
-    text = os.fsdecode(item)
-    path = os.path.expanduser(text)
-    label = _short(text)
-    if os.path.isfile(path):
-        return [item]
-    if os.path.isdir(path):
-        raise ImageError(label, "is a folder; use a glob such as 'folder/*.png'")
-    if any(c in path for c in "*?["):
-        matches = sorted(m for m in glob.glob(path, recursive=True) if os.path.isfile(m))
-        if not matches:
-            raise ImageError(label, "no files match this pattern")
-        return matches
-    raise ImageError(label, "no such file")
-
-
-def expand_sources(sources: Any) -> list[Any]:
+def expand_sources(
+    sources: Any, *, max_images_per_request: int | None = MAX_IMAGES_PER_REQUEST
+) -> list[Any]:
     """One source or a list/tuple of them -> individual sources; paths checked, globs
-    expanded (sorted). URLs stay as they are. Missing paths raise ``ImageError``."""
+    expanded (sorted, ``expand_path_source``). URLs stay as they are. Missing paths
+    raise ``ImageError``; more than ``max_images_per_request`` in all,
+    ``TooManyImagesError``."""
+    out = _expand(sources, max_images_per_request)
+    many = isinstance(sources, (list, tuple, types.GeneratorType))
+    check_count(len(out), "the images given" if many else describe_source(sources),
+                max_images_per_request)  # fmt: skip
+    return out
+
+
+def _expand(sources: Any, limit: int | None) -> list[Any]:
     items = list(sources) if isinstance(sources, (list, tuple, types.GeneratorType)) else [sources]
     out: list[Any] = []
     for item in items:
         if isinstance(item, (list, tuple, types.GeneratorType)):
-            out.extend(expand_sources(item))
+            out.extend(_expand(item, limit))
         elif isinstance(item, (str, os.PathLike)):
             text = os.fsdecode(item)
-            out.extend([item] if is_http_url(text) or is_data_url(text) else _expand_path(item))
+            if is_http_url(text) or is_data_url(text):
+                out.append(item)
+            else:  # the same list %%grokvision and grok-nb get for this text
+                out.extend(expand_path_source(text, max_files=limit))
         else:
             out.append(item)
     return out
 
 
-def _read_path(text: str, label: str) -> bytes:
+def _size_limit(path: str, label: str, max_file_mb: float | None) -> None:
+    """Refuse a file over the limit before reading it (a 4 GB file is not read whole)."""
+    if max_file_mb is None:
+        return
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        return  # open() below reports it
+    if size > max_file_mb * 1024 * 1024:
+        raise ImageError(
+            label,
+            f"{os.path.basename(path)} is {size / 1024 / 1024:,.1f} MB, over the "
+            f"max_file_mb={max_file_mb:g} MB limit; pass max_file_mb=... to allow it",
+        )
+
+
+def _read_path(text: str, label: str, max_file_mb: float | None = MAX_FILE_MB) -> bytes:
     path = os.path.expanduser(text)
-    if not os.path.isfile(path) and any(c in path for c in "*?["):
-        matches = _expand_path(text)
+    if not os.path.isfile(path) and is_pattern(path):
+        matches = expand_path_source(text, max_files=None)
         if len(matches) != 1:
             raise ImageError(label, f"matches {len(matches)} files; use prepare_many")
-        path = os.fsdecode(matches[0])
+        path = matches[0]
+    _size_limit(path, label, max_file_mb)
     try:
         with open(path, "rb") as fh:
             data = fh.read()
@@ -216,10 +246,11 @@ def _read_path(text: str, label: str) -> bytes:
     return data
 
 
-def _read_fileobj(fh: Any, label: str) -> bytes:
+def _read_fileobj(fh: Any, label: str, max_file_mb: float | None = MAX_FILE_MB) -> bytes:
+    limit = None if max_file_mb is None else int(max_file_mb * 1024 * 1024)
     try:
         start = fh.tell() if getattr(fh, "seekable", lambda: False)() else None
-        data = fh.read()
+        data = fh.read() if limit is None else fh.read(limit + 1)
         if start is not None:
             fh.seek(start)  # leave the user's file where it was
     except (OSError, ValueError) as exc:
@@ -228,12 +259,19 @@ def _read_fileobj(fh: Any, label: str) -> bytes:
         raise ImageError(label, "the file is open in text mode; open it with 'rb'")
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ImageError(label, f"read() returned {type(data).__name__}, not bytes")
+    if limit is not None and len(data) > limit:
+        raise ImageError(
+            label,
+            f"the file object holds more than the max_file_mb={max_file_mb:g} MB limit; "
+            "pass max_file_mb=... to allow it",
+        )
     return bytes(data)
 
 
 def _from_bytes(data: bytes, label: str, notes: list[str] | None = None) -> Opened:
-    image = open_bytes(data, label)
-    return Opened(label, image, notes=notes or [], source_format=image.format)
+    notes = list(notes or [])
+    image = open_bytes(data, label, notes)
+    return Opened(label, image, notes=notes, source_format=image.format)
 
 
 def _from_url(text: str, label: str, fetch_urls: bool) -> Opened:
@@ -261,14 +299,14 @@ def _from_array(obj: Any, label: str) -> Opened:
     return Opened(label, image, notes=notes)
 
 
-def _from_ipython(obj: Any, label: str, fetch_urls: bool) -> Opened:
+def _from_ipython(obj: Any, label: str, fetch_urls: bool, max_file_mb: float | None) -> Opened:
     data = getattr(obj, "data", None)
     if isinstance(data, (bytes, bytearray)) and data:
         return _from_bytes(bytes(data), label)
     if getattr(obj, "url", None):
         return _from_url(str(obj.url), label, fetch_urls)
     if getattr(obj, "filename", None):
-        return _from_bytes(_read_path(str(obj.filename), label), label)
+        return _from_bytes(_read_path(str(obj.filename), label, max_file_mb), label)
     raise ImageError(label, "the IPython Image holds no data, file name or URL")
 
 
@@ -289,8 +327,12 @@ def open_source(
     rule: str | TileRule | None = None,
     detail: str = "high",
     fetch_urls: bool = False,
+    max_file_mb: float | None = MAX_FILE_MB,
 ) -> Opened:
-    """Resolve one source (see ``ACCEPTED``) to an ``Opened`` image or URL."""
+    """Resolve one source (see ``ACCEPTED``) to an ``Opened`` image or URL.
+
+    Files (paths, file objects) larger than ``max_file_mb`` are refused before they
+    are read; ``None`` removes the limit."""
     name = label or describe_source(source)
     if _is_prepared(source):
         if source.data is None:
@@ -300,16 +342,17 @@ def open_source(
         text = os.fsdecode(source)
         if is_http_url(text) or is_data_url(text):
             return _from_url(text, name, fetch_urls)
-        return _from_bytes(_read_path(text, name), name)
+        return _from_bytes(_read_path(text, name, max_file_mb), name)
     if isinstance(source, (bytes, bytearray, memoryview)):
         return _from_bytes(bytes(source), name)
     if _is_pil(source):
+        refuse_unrenderable(source, name)
         return Opened(name, source, owned=False, source_format=source.format)
     module = _module(source)
     if module == "matplotlib":
         return _from_figure(source, name, rule, detail)
     if _is_ipython_image(source):
-        return _from_ipython(source, name, fetch_urls)
+        return _from_ipython(source, name, fetch_urls, max_file_mb)
     if module == "numpy" and getattr(getattr(source, "dtype", None), "kind", "") == "O":
         return _from_figure(_object_array_figure(source, name), name, rule, detail)
     if module == "numpy":
@@ -333,5 +376,5 @@ def open_source(
             if isinstance(data, (bytes, bytearray)) and data:
                 return _from_bytes(bytes(data), name, [f"used its {fmt} display ({method})"])
     if hasattr(source, "read"):
-        return _from_bytes(_read_fileobj(source, name), name)
+        return _from_bytes(_read_fileobj(source, name, max_file_mb), name)
     raise ImageError(name, f"unsupported type {type(source).__qualname__}; accepted: {ACCEPTED}")

@@ -6,7 +6,6 @@ data that reads well live, in a terminal, and in a saved notebook with no kernel
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import re
@@ -79,24 +78,33 @@ class GrokVisionMagics(Magics):
             if isinstance(value, (str, bytes, os.PathLike, list, tuple)):
                 return [value]  # paths, globs and lists name themselves
             return [Labelled(value, token)]
-        if os.path.exists(token):
-            return [token]
-        matches = sorted(glob.glob(os.path.expanduser(token)))
-        if matches:
-            return matches
-        raise UsageError(
-            f"image {token!r}: not a variable or expression in this notebook ({error}), "
-            "not an existing file and no file matches it as a glob"
-        )
+        from grok_nb.errors import ImageError
+        from grok_nb.images.expand import TooManyImagesError, expand_path_source
+
+        try:  # the one expansion ask() and grok-nb use: ~, recursive **, sorted
+            return list(expand_path_source(token))
+        except TooManyImagesError as exc:
+            raise UsageError(f"image {token!r}: {exc.reason}") from None
+        except ImageError:
+            raise UsageError(
+                f"image {token!r}: not a variable or expression in this notebook ({error}), "
+                "not an existing file and no file matches it as a glob"
+            ) from None
 
     def _images(self, args: Any) -> tuple[list[Any], str | None]:
         images: list[Any] = []
         for token in args.images:
             images += self._resolve_token(token)
+        from grok_nb.errors import ImageError
+        from grok_nb.images.expand import TooManyImagesError, expand_path_source
+
         for path in args.file or []:
-            if not os.path.exists(path) and not glob.glob(path):
-                raise UsageError(f"--file {path!r}: no such file")
-            images += sorted(glob.glob(path)) or [path]
+            try:
+                images += expand_path_source(path)
+            except TooManyImagesError as exc:
+                raise UsageError(f"--file {path!r}: {exc.reason}") from None
+            except ImageError:
+                raise UsageError(f"--file {path!r}: no such file") from None
         images += list(args.url or [])
         if images or (args.cont and self.conversation.messages):
             return images, None  # a follow-up may ask about the images already sent
