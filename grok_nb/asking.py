@@ -1,37 +1,45 @@
 """The public entry points: ``tiles``, ``ask``, ``ask_async``.
 
-Wires the one-way flow: source -> prepared image -> request -> cache -> client -> Answer.
-Options not given explicitly come from the ``GrokVision`` settings (``settings.py``).
+Wires the one-way flow: source -> prepared image (``preparing``) -> request (``api``)
+-> estimate and cap (``estimate``) -> cache -> client -> Answer. Options not given
+explicitly come from the ``GrokVision`` settings (``settings.resolve_options``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from grok_nb.answer import Answer, Usage
+from grok_nb.api.client import Client
 from grok_nb.api.credentials import resolve_base_url
-from grok_nb.errors import BudgetExceeded, CacheMiss, ConfigError
-from grok_nb.pricing import price_for
-from grok_nb.rules import RuleChoice, rule_in_force
-from grok_nb.tiling import TilePlan, plan, worst_case_tokens
+from grok_nb.api.request import build_chat_request, parse_structured, redact_request
+from grok_nb.cache.responses import ResponseCache, cacheable, default_cache_path, request_key
+from grok_nb.errors import CacheMiss
+from grok_nb.estimate import Estimate, check_budget, estimate
+from grok_nb.images import PreparedImage, load_image
+from grok_nb.ledger import LEDGER
+from grok_nb.preparing import Labelled, as_source, prepare_sources, prepared_store
+from grok_nb.rules import rule_in_force
+from grok_nb.settings import resolve_options
+from grok_nb.tiling import TilePlan, plan
 
-if TYPE_CHECKING:
-    from grok_nb.answer import Answer
-    from grok_nb.api.client import Client
-    from grok_nb.cache.prepared import PreparedStore
-    from grok_nb.cache.responses import ResponseCache
-    from grok_nb.images import PreparedImage
-
-__all__ = ["CallPlan", "Estimate", "ask", "ask_async", "plan_call", "resolve_options", "tiles"]
+__all__ = [
+    "CallPlan",
+    "Estimate",
+    "Labelled",
+    "ask",
+    "ask_async",
+    "plan_call",
+    "prepared_store",
+    "resolve_options",
+    "tiles",
+]
 
 PREVIEW_PX = 512  # longest side of the thumbnail kept on a plan for display
-CHARS_PER_TOKEN = 4  # rough text-token estimate; the billed count is shown after the call
 DeltaCallback = Callable[[str], None]
 
 
@@ -67,61 +75,11 @@ def tiles(
     if _is_size(source.source):
         width, height = source.source
         return replace(plan(width, height, choice.name, detail), rule_source=choice.where)
-    from grok_nb.images import load_image  # Pillow: only when an image is given
-
     pil, label, _notes = load_image(source.source, rule=choice.name, detail=detail)
     result = plan(pil.width, pil.height, choice.name, detail)
     thumb = pil.copy()
     thumb.thumbnail((PREVIEW_PX, PREVIEW_PX))
     return replace(result.with_preview(thumb, source.label or label), rule_source=choice.where)
-
-
-def resolve_options(**overrides: Any) -> dict[str, Any]:
-    """Settings in force, with every non-``None`` override applied and validated."""
-    from grok_nb.settings import current
-
-    settings = current()
-    known = settings.options()
-    unknown = sorted(set(overrides) - set(known))
-    if unknown:
-        raise ConfigError(
-            f"unknown option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
-            f"known: {', '.join(sorted(known))}"
-        )
-    merged = dict(known)
-    if any(v is not None for v in overrides.values()):
-        from traitlets import TraitError
-
-        from grok_nb.settings import GrokVision
-
-        probe = GrokVision(config=settings.config)  # validate without touching the shared one
-        for name, value in overrides.items():
-            if value is None:
-                continue
-            try:
-                setattr(probe, name, value)
-            except TraitError as exc:
-                raise ConfigError(f"{name}={value!r}: {exc}") from None
-            merged[name] = getattr(probe, name)
-    return merged
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """What a call is expected to cost before it is sent."""
-
-    image_tokens: int
-    text_tokens: int
-    unmeasured_images: int  # URLs passed through without being measured
-    prompt_usd: float | None  # includes the unmeasured images at their worst case
-    max_completion_usd: float | None  # when max_tokens caps the answer
-    unmeasured_tokens: int = 0  # the worst case for those URLs, under their rule and detail
-
-    @property
-    def worst_usd(self) -> float | None:
-        if self.prompt_usd is None:
-            return None
-        return self.prompt_usd + (self.max_completion_usd or 0.0)
 
 
 @dataclass
@@ -140,162 +98,6 @@ class CallPlan:
     user_message: dict[str, Any] = field(default_factory=dict)
 
 
-def _estimate(
-    body: dict[str, Any],
-    plans: Sequence[TilePlan],
-    unmeasured: Sequence[tuple[str, str]],
-    opts: dict[str, Any],
-) -> Estimate:
-    """Text at ~4 characters a token, measured images by their plans, and images that
-    were not measured (URLs) at the worst case of their (rule, detail)."""
-    chars = 0
-    for message in body.get("messages", []):
-        content = message.get("content")
-        if isinstance(content, str):
-            chars += len(content)
-        elif isinstance(content, list):
-            chars += sum(len(p.get("text", "")) for p in content if p.get("type") == "text")
-    text_tokens = -(-chars // CHARS_PER_TOKEN)
-    image_tokens = sum(p.tokens for p in plans)
-    worst = sum(worst_case_tokens(rule, detail) for rule, detail in unmeasured)
-    price = price_for(opts["model"])
-    prompt_usd = None
-    completion_usd = None
-    if price is not None:
-        prompt_usd = price.cost(prompt_tokens=text_tokens + image_tokens + worst)
-        if opts.get("max_tokens"):
-            completion_usd = price.cost(completion_tokens=opts["max_tokens"])
-    return Estimate(image_tokens, text_tokens, len(unmeasured), prompt_usd, completion_usd, worst)
-
-
-@dataclass(frozen=True)
-class Labelled:
-    """A source with the name the user gave it (the magic's token, e.g. ``fig``), and
-    the rule and detail it carries (an explorer's framing sends what it shows)."""
-
-    source: Any
-    label: str | None = None
-    rule: str | None = None
-    detail: str | None = None
-
-
-def _frames(obj: Any) -> bool:
-    return callable(getattr(obj, "_grok_source_", None)) and not isinstance(obj, type)
-
-
-def as_source(item: Any) -> Labelled:
-    """Any image argument as a ``Labelled``. Objects that frame an image themselves
-    (``TileExplorer``) give their framing, rule and detail through ``_grok_source_()``."""
-    name = None
-    if isinstance(item, Labelled):
-        if not _frames(item.source):
-            return item
-        name, item = item.label, item.source
-    if not _frames(item):
-        return Labelled(item)
-    framed = item._grok_source_()
-    if not isinstance(framed, Labelled):
-        raise ConfigError(f"{type(item).__name__}._grok_source_() must return a Labelled")
-    return replace(framed, label=f"{name} (framed)") if name else framed
-
-
-MEMO_SIZE = 64  # prepared images remembered per kernel, by source fingerprint
-_memo: OrderedDict[tuple[Any, ...], PreparedImage] = OrderedDict()
-_lock = threading.Lock()  # ask_many plans items on worker threads
-
-
-def _prepare_one(
-    item: Labelled, opts: dict[str, Any], choice: RuleChoice, detail: str
-) -> list[PreparedImage]:
-    """Prepare one source (a glob may give several) under ``choice``, reusing an earlier
-    preparation: from this kernel's memory, else from the on-disk store beside the cache."""
-    from grok_nb.images import prepare, prepare_many
-    from grok_nb.images.fingerprint import fingerprint
-
-    source, label = item.source, item.label
-    settings = (choice.name, detail, opts["resize"], opts["fetch_urls"], label)
-    fp = fingerprint(source)
-    key = (fp, *settings)
-    store = _prepared_store(opts) if fp is not None else None
-    store_key = hashlib.sha256(repr(key).encode()).hexdigest()
-    with _lock:
-        found = _memo.get(key) if fp is not None else None
-    if found is None and store is not None:
-        found = store.get(store_key)
-    if found is not None:
-        _remember(key, found)
-        return [_with_rule_source(found, choice)]
-    kwargs = dict(rule=choice.name, detail=detail, resize=opts["resize"])
-    kwargs["fetch_urls"] = opts["fetch_urls"]
-    if label is None:
-        prepared = prepare_many([source], **kwargs)
-    else:
-        prepared = [prepare(source, label=label, **kwargs)]
-    if fp is not None and len(prepared) == 1:
-        _remember(key, prepared[0])
-        if store is not None:
-            store.put(store_key, prepared[0])
-    return [_with_rule_source(p, choice) for p in prepared]
-
-
-def _with_rule_source(prepared: PreparedImage, choice: RuleChoice) -> PreparedImage:
-    if prepared.plan is None:
-        return prepared
-    return replace(prepared, plan=replace(prepared.plan, rule_source=choice.where))
-
-
-def _remember(key: tuple[Any, ...], prepared: PreparedImage) -> None:
-    with _lock:
-        _memo[key] = prepared
-        _memo.move_to_end(key)
-        while len(_memo) > MEMO_SIZE:
-            _memo.popitem(last=False)
-
-
-_stores: dict[str, PreparedStore] = {}
-
-
-def _prepared_store(opts: dict[str, Any]) -> PreparedStore | None:
-    """The prepared-image store paired with the cache file (none when caching is off)."""
-    if opts["cache"] == "off":
-        return None
-    from grok_nb.cache.prepared import PreparedStore
-    from grok_nb.cache.responses import default_cache_path
-
-    path = Path(opts["cache_path"] or default_cache_path()).with_suffix(".prepared.sqlite3")
-    with _lock:
-        if str(path) not in _stores:
-            _stores[str(path)] = PreparedStore(path)
-        return _stores[str(path)]
-
-
-def _prepare_in_order(
-    images: Sequence[Any],
-    opts: dict[str, Any],
-    endpoint: str,
-    overrides: dict[str, Any],
-) -> list[PreparedImage]:
-    """Prepare every source, each under the rule in force for it (an explicit rule or
-    detail beats an explorer's own); already-prepared images pass through; order kept."""
-    from grok_nb.images import PreparedImage
-
-    out: list[PreparedImage] = []
-    for item in images:
-        if isinstance(item, PreparedImage):
-            out.append(item)
-            continue
-        source = as_source(item)
-        choice = rule_in_force(
-            model=opts["model"],
-            endpoint=endpoint,
-            explicit=overrides.get("tile_rule"),
-            explorer=source.rule,
-        )
-        detail = overrides.get("detail") or source.detail or opts["detail"]
-        out += _prepare_one(source, opts, choice, detail)
-    return out
-
-
 def plan_call(
     prompt: str,
     images: Sequence[Any] = (),
@@ -306,11 +108,9 @@ def plan_call(
     **overrides: Any,
 ) -> CallPlan:
     """Prepare images, build the request and estimate it, without sending anything."""
-    from grok_nb.api.request import build_chat_request
-
     opts = resolve_options(**overrides)
     base_url = resolve_base_url(opts["base_url"])
-    prepared = _prepare_in_order(images, opts, base_url, overrides)
+    prepared = prepare_sources(images, opts, base_url, overrides)
     body = build_chat_request(
         [*prepared, prompt],
         model=opts["model"],
@@ -328,8 +128,6 @@ def plan_call(
     unmeasured = [(url_rule.name, p.detail) for p in prepared if p.plan is None]
     key = None
     if opts["cache"] != "off":
-        from grok_nb.cache.responses import request_key
-
         key = request_key(body, base_url)
     return CallPlan(
         body=body,
@@ -338,36 +136,20 @@ def plan_call(
         options=opts,
         images=prepared,
         plans=plans,
-        estimate=_estimate(body, plans, unmeasured, opts),
+        estimate=estimate(body, plans, unmeasured, opts),
         cache_key=key,
         schema=schema,
         user_message=body["messages"][-1],
     )
 
 
-def check_budget(call: CallPlan) -> None:
-    from grok_nb.pricing import format_usd
-
-    limit = call.options["max_cost_usd"]
-    worst = call.estimate.worst_usd
-    if limit is None or worst is None or worst <= limit:
-        return
-    raise BudgetExceeded(
-        f"estimated cost {format_usd(worst)} is above max_cost_usd={format_usd(limit)} "
-        f"by {format_usd(worst - limit)}; nothing was sent",
-        estimate_usd=worst,
-        limit_usd=limit,
-    )
-
-
+_lock = threading.Lock()  # ask_many plans and sends from worker threads
 _caches: dict[str, ResponseCache] = {}
 _clients: dict[tuple[str, float, int], Client] = {}
 
 
 def response_cache(opts: dict[str, Any]) -> ResponseCache:
     """The cache file in use for these options (one open handle per path)."""
-    from grok_nb.cache.responses import ResponseCache, default_cache_path
-
     path = str(opts["cache_path"] or default_cache_path())
     with _lock:
         if path not in _caches:
@@ -376,8 +158,6 @@ def response_cache(opts: dict[str, Any]) -> ResponseCache:
 
 
 def _client_for(call: CallPlan) -> Client:
-    from grok_nb.api.client import Client
-
     # The key itself is looked up by the client at each call, so a key set in a
     # running kernel takes effect at once; base URL and timeouts pick the pool.
     key = (call.base_url, float(call.options["timeout_s"]), int(call.options["max_retries"]))
@@ -408,9 +188,6 @@ def _from_cache(call: CallPlan) -> Answer | None:
 
 
 def _answer_from_record(record: dict[str, Any], schema: Any) -> Answer:
-    from grok_nb.answer import Answer, Usage
-    from grok_nb.api.request import parse_structured
-
     usage = record.get("usage")
     answer = Answer(
         text=record.get("text", ""),
@@ -427,15 +204,11 @@ def _answer_from_record(record: dict[str, Any], schema: Any) -> Answer:
 
 
 def _finish(answer: Answer, call: CallPlan) -> Answer:
-    from grok_nb.api.request import redact_request
-
     answer.images = list(call.plans)
     answer.estimated_image_tokens = (
         call.estimate.image_tokens if not call.estimate.unmeasured_images else None
     )
     answer.request = redact_request(call.body)
-    from grok_nb.ledger import LEDGER
-
     LEDGER.record(answer)
     return answer
 
@@ -443,8 +216,6 @@ def _finish(answer: Answer, call: CallPlan) -> Answer:
 def _store(answer: Answer, call: CallPlan) -> None:
     if call.cache_key is None or call.options["cache"] not in ("use", "refresh"):
         return
-    from grok_nb.cache.responses import cacheable
-
     record = answer.to_dict()
     if cacheable(record):
         response_cache(call.options).put(
@@ -459,7 +230,7 @@ def _before_sending(call: CallPlan, on_delta: DeltaCallback | None) -> Answer | 
         if on_delta is not None:
             on_delta(cached.text)
         return cached
-    check_budget(call)
+    check_budget(call.estimate, call.options)
     return None
 
 

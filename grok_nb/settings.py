@@ -14,10 +14,11 @@ from typing import Any
 from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, validate
 from traitlets.config import SingletonConfigurable
 
+from grok_nb.errors import ConfigError
 from grok_nb.pricing import DEFAULT_MODEL
 from grok_nb.tiling import DEFAULT_RULE, DETAILS, RULES
 
-__all__ = ["AUTO_RULE", "CACHE_MODES", "GrokVision", "current"]
+__all__ = ["AUTO_RULE", "CACHE_MODES", "GrokVision", "current", "resolve_options"]
 
 CACHE_MODES = ("use", "refresh", "off", "replay")
 AUTO_RULE = "auto"  # tile_rule not set: a calibration for the endpoint, else the default
@@ -134,3 +135,27 @@ def _running_shell() -> Any:
     # IPython is imported only if the process already runs it: settings stay cheap
     ipython = sys.modules.get("IPython")
     return None if ipython is None else ipython.get_ipython()
+
+
+def resolve_options(**overrides: Any) -> dict[str, Any]:
+    """Settings in force, with every non-``None`` override applied and validated."""
+    settings = current()
+    known = settings.options()
+    unknown = sorted(set(overrides) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"unknown option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(known))}"
+        )
+    merged = dict(known)
+    if any(v is not None for v in overrides.values()):
+        probe = GrokVision(config=settings.config)  # validate without touching the shared one
+        for name, value in overrides.items():
+            if value is None:
+                continue
+            try:
+                setattr(probe, name, value)
+            except TraitError as exc:
+                raise ConfigError(f"{name}={value!r}: {exc}") from None
+            merged[name] = getattr(probe, name)
+    return merged

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 import grok_nb
-import grok_nb.asking as session
+import grok_nb.preparing as preparing
 from grok_nb.cache.prepared import PreparedStore
 from grok_nb.images import prepare
 from grok_nb.images.fingerprint import fingerprint
@@ -56,7 +56,7 @@ def test_fresh_kernel_replay_prepares_nothing(
 ) -> None:
     path = photo_file(tmp_path)
     recorded = grok_nb.ask("What is this?", path)
-    session._memo.clear()  # what a new kernel starts with
+    preparing._memo.clear()  # what a new kernel starts with
     import grok_nb.images as images
 
     def fail(*args: Any, **kwargs: Any) -> Any:
@@ -72,7 +72,7 @@ def test_fresh_kernel_replay_prepares_nothing(
 def test_a_broken_store_warns_once_and_never_fails_a_call(sim: Any, tmp_path: Path) -> None:
     cache = tmp_path / "c.sqlite3"
     cache.with_suffix(".prepared.sqlite3").write_bytes(b"this is not a database" * 100)
-    session._memo.clear()  # so the store is consulted
+    preparing._memo.clear()  # so the store is consulted
     with pytest.warns(RuntimeWarning, match="prepared-image store"):
         answer = grok_nb.ask("Describe.", photo_file(tmp_path), cache_path=str(cache))
     assert answer.finish_reason == "stop"

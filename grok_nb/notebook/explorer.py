@@ -26,9 +26,9 @@ import anywidget
 import traitlets as t
 
 from grok_nb.api.credentials import resolve_base_url
-from grok_nb.asking import Labelled
 from grok_nb.errors import ConfigError, GrokError, ImageError
 from grok_nb.images import load_image
+from grok_nb.preparing import Labelled
 from grok_nb.pricing import DEFAULT_MODEL, FALLBACK_PRICES, price_for
 from grok_nb.render import OVERLAY_METADATA, plan_mimebundle
 from grok_nb.rules import rule_in_force

@@ -21,12 +21,13 @@ from grok_nb.api.catalogue import language_models
 from grok_nb.api.client import Client
 from grok_nb.api.credentials import resolve_base_url
 from grok_nb.api.request import redact_request
-from grok_nb.asking import _prepared_store, plan_call, resolve_options, response_cache, send
+from grok_nb.asking import plan_call, resolve_options, response_cache, send
 from grok_nb.conversation import Conversation
 from grok_nb.errors import APIConnectionError, GrokError, MissingKeyError
 from grok_nb.ledger import LEDGER
 from grok_nb.notebook.capture import ImageCapture
 from grok_nb.notebook.live import LiveMarkdown
+from grok_nb.preparing import Labelled, prepared_store
 from grok_nb.pricing import format_usd
 from grok_nb.render import (
     OVERLAY_METADATA,
@@ -73,8 +74,6 @@ class GrokVisionMagics(Magics):
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
         else:
-            from grok_nb.asking import Labelled
-
             if isinstance(value, (str, bytes, os.PathLike, list, tuple)):
                 return [value]  # paths, globs and lists name themselves
             return [Labelled(value, token)]
@@ -114,8 +113,6 @@ class GrokVisionMagics(Magics):
                 "no image given, and no image has been displayed in this kernel yet: "
                 "name one (a variable, file, URL or figure) after %%grokvision"
             )
-        from grok_nb.asking import Labelled
-
         return [Labelled(last.data, last.description)], f"No image given: using {last.description}."
 
     def _interpolate(self, text: str) -> str:
@@ -345,7 +342,7 @@ class GrokVisionMagics(Magics):
         action = line.strip()
         if action == "clear":
             removed = cache.clear()
-            store = _prepared_store(resolve_options())
+            store = prepared_store(resolve_options())
             images = store.clear() if store is not None else 0
             text = (
                 f"Removed {removed} cached answer{'s' if removed != 1 else ''} "
