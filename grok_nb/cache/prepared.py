@@ -19,10 +19,10 @@ import threading
 import time
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from grok_nb.images import PreparedImage
+from grok_nb.images.prepared_image import PreparedImage
+from grok_nb.tiling import TilePlan
 
 __all__ = ["MAX_STORE_BYTES", "PreparedStore"]
 
@@ -187,9 +187,6 @@ def _meta(p: PreparedImage) -> dict[str, Any]:
 
 def _rebuild(meta: dict[str, Any], data: bytes, thumb: bytes) -> PreparedImage:
     from PIL import Image
-
-    from grok_nb.images import PreparedImage
-    from grok_nb.tiling import TilePlan
 
     d = meta["plan"]
     preview = Image.open(io.BytesIO(thumb))

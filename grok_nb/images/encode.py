@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from grok_nb.errors import ImageError
+from grok_nb.images.resize import downscale
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -153,8 +154,6 @@ def encode_within_limit(
     ``smaller``: sizes that keep the tile plan, each with a note, tried in order
     after the quality and format fallbacks fail at the current size.
     """
-    from grok_nb.images.resize import downscale
-
     limit = MAX_BYTES if limit is None else limit
     notes: list[str] = []
     first = len(data := encode(im, fmt))

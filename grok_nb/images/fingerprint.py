@@ -19,6 +19,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from grok_nb.errors import ImageError
+from grok_nb.images.decode import load_pixels
+
 __all__ = ["fingerprint"]
 
 MAX_HASH_BYTES = 64 * 1024 * 1024  # beyond this, preparing is as cheap as hashing
@@ -63,9 +66,6 @@ def _pil_fingerprint(im: Any) -> str | None:
     """Everything that changes the picture sent: the pixels of the current frame,
     mode, size, palette (with its alpha), transparency, orientation, colour profile,
     and the format it came from (a JPEG source stays JPEG)."""
-    from grok_nb.errors import ImageError
-    from grok_nb.images.decode import load_pixels
-
     try:
         if im.width * im.height * 4 > MAX_HASH_BYTES:
             return None

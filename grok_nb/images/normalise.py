@@ -26,6 +26,7 @@ import io
 from typing import TYPE_CHECKING, Any
 
 from grok_nb.errors import ImageError
+from grok_nb.images.arrays import array_to_pil
 from grok_nb.images.decode import load_pixels, pillow_errors
 
 if TYPE_CHECKING:
@@ -167,8 +168,6 @@ def _sixteen_to_eight(arr: Any, notes: list[str]) -> Any:
 def _deep_to_rgb(im: Image.Image, label: str, notes: list[str]) -> Image.Image:
     """16-bit, 32-bit integer and float modes, via numpy (which matplotlib brings)."""
     import numpy as np
-
-    from grok_nb.images.arrays import array_to_pil
 
     arr = np.asarray(im)
     if arr.dtype.kind in "iu" and arr.size and int(arr.min()) >= 0 and int(arr.max()) <= 65535:

@@ -9,10 +9,7 @@ size is chosen so that the same plan results from it.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import io
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from grok_nb.errors import ConfigError, ImageError
@@ -20,9 +17,10 @@ from grok_nb.images.decode import pillow_errors
 from grok_nb.images.encode import choose_format, encode_within_limit, mime_of
 from grok_nb.images.expand import MAX_IMAGES_PER_REQUEST
 from grok_nb.images.normalise import normalise, upright_size
+from grok_nb.images.prepared_image import PreparedImage
 from grok_nb.images.resize import downscale, model_size, plan_key, preview
-from grok_nb.images.sources import MAX_FILE_MB, Opened, expand_sources, open_source
-from grok_nb.tiling import DETAILS, TilePlan, TileRule, get_rule, plan
+from grok_nb.images.sources import MAX_FILE_MB, Opened, describe_source, expand_sources, open_source
+from grok_nb.tiling import DETAILS, TileRule, get_rule, plan
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -31,64 +29,6 @@ __all__ = ["PREVIEW_PX", "RESIZE_MODES", "PreparedImage", "load_image", "prepare
 
 PREVIEW_PX = 512  # longest side of the thumbnail kept on the plan for display
 RESIZE_MODES = ("model", "none")
-
-
-@dataclass(frozen=True)
-class PreparedImage:
-    """One image ready to send: encoded bytes, their MIME type, and its tile plan."""
-
-    label: str
-    data: bytes | None = field(repr=False)
-    mime: str | None
-    url: str | None
-    size: tuple[int, int] | None
-    sent_size: tuple[int, int] | None
-    plan: TilePlan | None = field(repr=False)
-    detail: str
-    sha256: str
-    notes: tuple[str, ...] = ()
-
-    @property
-    def data_url(self) -> str:
-        """``data:<mime>;base64,...`` for the request, or the pass-through URL."""
-        if self.data is None:
-            return self.url or ""
-        return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
-
-    def thumbnail(self, max_px: int = 256) -> Image.Image:
-        """A small RGB/RGBA copy of what is sent."""
-        from PIL import Image as PILImage
-
-        if self.data is None:
-            raise ImageError(self.label, "not downloaded; pass fetch_urls=True to see it")
-        with pillow_errors(self.label):
-            im = PILImage.open(io.BytesIO(self.data))
-            im.draft(None, (max_px, max_px))
-            im.load()
-        return preview(im, max_px)
-
-    def __repr__(self) -> str:
-        if self.data is None:
-            return f"PreparedImage({self.label!r}, URL passed through)"
-        sw, sh = self.sent_size or (0, 0)
-        tiles = ""
-        if self.plan is not None:
-            cols, rows = self.plan.grid
-            tiles = f", {cols}x{rows} grid, {self.plan.tokens} tokens"
-        return (
-            f"PreparedImage({self.label!r}, {self.mime} {sw}x{sh}, {len(self.data):,} bytes{tiles})"
-        )
-
-    def _repr_mimebundle_(
-        self, include: Any = None, exclude: Any = None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        bundle: dict[str, Any] = {}
-        metadata: dict[str, Any] = {}
-        if self.plan is not None:
-            data, metadata = self.plan._repr_mimebundle_(include, exclude)
-            bundle.update(data)
-        bundle["text/plain"] = repr(self)
-        return bundle, metadata
 
 
 def _check_options(rule: str | TileRule | None, detail: str, resize: str) -> None:
@@ -103,8 +43,6 @@ def _single(source: Any, label: str | None) -> Any:
     items = expand_sources(source, max_images_per_request=None)
     if len(items) == 1:
         return items[0]
-    from grok_nb.images.sources import describe_source
-
     name = label or describe_source(source)
     if not items:
         raise ImageError(name, "no image given")

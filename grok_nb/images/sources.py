@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from grok_nb.errors import ImageError
+from grok_nb.images.arrays import array_label, array_to_pil
 from grok_nb.images.decode import open_bytes, refuse_unrenderable, sniff_format
 from grok_nb.images.expand import (
     MAX_IMAGES_PER_REQUEST,
@@ -23,6 +24,8 @@ from grok_nb.images.expand import (
     short_label,
 )
 from grok_nb.images.fetch import decode_data_url, fetch_url, is_data_url, is_http_url
+from grok_nb.images.figures import figure_label, render_figure, root_figure
+from grok_nb.images.prepared_image import PreparedImage
 from grok_nb.tiling import TileRule
 
 if TYPE_CHECKING:
@@ -98,8 +101,6 @@ def _is_tensor(obj: object) -> bool:
 
 
 def _is_prepared(obj: object) -> bool:
-    from grok_nb.images.prepared import PreparedImage
-
     return isinstance(obj, PreparedImage)
 
 
@@ -138,8 +139,6 @@ def describe_source(source: Any) -> str:
         return f"PIL {source.mode} image {source.width}x{source.height}"
     module = _module(source)
     if module == "matplotlib":
-        from grok_nb.images.figures import figure_label
-
         return figure_label(source)
     if _is_ipython_image(source):
         if getattr(source, "filename", None):
@@ -149,28 +148,18 @@ def describe_source(source: Any) -> str:
         data = getattr(source, "data", None) or b""
         return f"IPython Image ({len(data):,} bytes)"
     if module == "numpy" and hasattr(source, "shape"):
-        from grok_nb.images.arrays import array_label
-
         if source.dtype.kind == "O" and source.size and _module(source.flat[0]) == "matplotlib":
-            from grok_nb.images.figures import figure_label, root_figure
-
             fig = root_figure(source.flat[0])
             return f"array of {source.size} Axes of {figure_label(fig) if fig else 'no figure'}"
         return array_label(source)
     if _is_tensor(source) and hasattr(source, "shape"):
-        from grok_nb.images.arrays import array_label
-
         return array_label(source, type(source).__name__)
     if _held_figure(source) is not None:
-        from grok_nb.images.figures import figure_label
-
         return figure_label(source)
     if hasattr(source, "read"):
         name = getattr(source, "name", None)
         return _short(os.path.basename(name)) if isinstance(name, str) else "file object"
     if hasattr(source, "__array__") and hasattr(source, "shape"):
-        from grok_nb.images.arrays import array_label
-
         return array_label(source, type(source).__name__)
     return f"{type(source).__name__} object"
 
@@ -284,8 +273,6 @@ def _from_url(text: str, label: str, fetch_urls: bool) -> Opened:
 
 
 def _from_figure(obj: Any, label: str, rule: str | TileRule | None, detail: str) -> Opened:
-    from grok_nb.images.figures import render_figure
-
     png, notes = render_figure(obj, label, rule=rule, detail=detail)
     opened = _from_bytes(png, label, notes)
     opened.prefer = "PNG"
@@ -293,8 +280,6 @@ def _from_figure(obj: Any, label: str, rule: str | TileRule | None, detail: str)
 
 
 def _from_array(obj: Any, label: str) -> Opened:
-    from grok_nb.images.arrays import array_to_pil
-
     image, notes = array_to_pil(obj, label)
     return Opened(label, image, notes=notes)
 
@@ -312,8 +297,6 @@ def _from_ipython(obj: Any, label: str, fetch_urls: bool, max_file_mb: float | N
 
 def _object_array_figure(obj: Any, label: str) -> Any:
     """A numpy array of Axes (plt.subplots, pandas subplots=True) -> their one figure."""
-    from grok_nb.images.figures import root_figure
-
     figs = {id(f): f for a in obj.ravel() if (f := root_figure(a)) is not None}
     if len(figs) != 1 or not all(_module(a) == "matplotlib" for a in obj.ravel()):
         raise ImageError(label, "an array of Python objects is not an image")
