@@ -12,7 +12,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grok_nb.errors import BudgetExceeded, CacheMiss, ConfigError
@@ -210,10 +209,10 @@ def _prepared_store(opts: dict[str, Any]) -> PreparedStore | None:
     """The prepared-image store paired with the cache file (none when caching is off)."""
     if opts["cache"] == "off":
         return None
+    from grok_nb.cache.paths import prepared_store_path
     from grok_nb.cache.prepared import PreparedStore
-    from grok_nb.cache.responses import default_cache_path
 
-    path = Path(opts["cache_path"] or default_cache_path()).with_suffix(".prepared.sqlite3")
+    path = prepared_store_path(opts["cache_path"])
     with _lock:
         if str(path) not in _stores:
             _stores[str(path)] = PreparedStore(path)
