@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from grok_nb.errors import BudgetExceeded, CacheMiss, ConfigError
+from grok_nb.errors import CacheMiss, ConfigError
 from grok_nb.tiling import DEFAULT_RULE, TilePlan, plan
 
 if TYPE_CHECKING:
@@ -286,18 +286,10 @@ def plan_call(
 
 
 def check_budget(call: CallPlan) -> None:
-    from grok_nb.pricing import format_usd
+    """``max_cost_usd`` against this call's worst-case estimate (``grok_nb.budget``)."""
+    from grok_nb import budget
 
-    limit = call.options["max_cost_usd"]
-    worst = call.estimate.worst_usd
-    if limit is None or worst is None or worst <= limit:
-        return
-    raise BudgetExceeded(
-        f"estimated cost {format_usd(worst)} is above max_cost_usd={format_usd(limit)} "
-        f"by {format_usd(worst - limit)}; nothing was sent",
-        estimate_usd=worst,
-        limit_usd=limit,
-    )
+    budget.check(call.estimate.worst_usd, call.options["max_cost_usd"])
 
 
 _caches: dict[str, ResponseCache] = {}
