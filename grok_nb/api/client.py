@@ -31,7 +31,13 @@ from typing import TYPE_CHECKING, Any
 
 from grok_nb.answer import Answer
 from grok_nb.api.call import Call, OnDelta
-from grok_nb.api.credentials import Secret, find_api_key, require_api_key, resolve_base_url
+from grok_nb.api.credentials import (
+    Secret,
+    base_url_problem,
+    find_api_key,
+    require_api_key,
+    resolve_base_url,
+)
 from grok_nb.api.retry import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_RETRY_AFTER_S,
@@ -84,8 +90,11 @@ class Client:
         rng: Callable[[], float] | None = None,
     ) -> None:
         self._api_key = Secret(api_key.strip()) if api_key and api_key.strip() else None
-        if base_url is not None:
-            resolve_base_url(base_url)  # refuse a bad one (user:password@...) before keeping it
+        if base_url is not None:  # refuse a bad one (user:password@...) before keeping it
+            problem = base_url_problem(base_url.strip())
+            if problem is not None:
+                base_url = api_key = None  # kept out of verbose tracebacks' locals
+                raise ConfigError(problem)
         self._base_url = base_url
         self.timeout_s = float(timeout_s)
         self.max_retries = int(max_retries)
@@ -149,6 +158,8 @@ class Client:
         return self._ahttp
 
     def __repr__(self) -> str:
+        if not hasattr(self, "_ahttp_loop"):  # a verbose traceback of a refused __init__
+            return "Client(<not initialised>)"
         try:
             base = repr(self.base_url)
         except GrokError:

@@ -32,9 +32,10 @@ __all__ = [
     "ENV_KEY",
     "KeyFormatError",
     "Secret",
-    "check_key",
+    "base_url_problem",
     "find_api_key",
     "hide_userinfo",
+    "key_problem",
     "redact",  # re-exported from grok_nb.redact, the one scrubber
     "redact_obj",
     "require_api_key",
@@ -113,8 +114,8 @@ def find_api_key(explicit: str | Secret | None = None, *, cwd: Path | None = Non
     return _find(explicit, cwd)[0]
 
 
-def check_key(key: str, where: str) -> str:
-    """``key`` if an HTTP header can carry it; ``KeyFormatError`` (never showing it) if not."""
+def key_problem(key: str, where: str) -> str | None:
+    """Why an HTTP header cannot carry ``key`` (never quoting it), or ``None``."""
     for position, char in enumerate(key, 1):
         if "!" <= char <= "~":
             continue
@@ -125,19 +126,24 @@ def check_key(key: str, where: str) -> str:
             hint = " (a curly quote or dash pasted from a document or chat?)"
         else:
             why, hint = "whitespace or a control character", ""
-        raise KeyFormatError(
+        return (
             f"the API key from {where} holds {why} at position {position} of {len(key)}: "
             f"{what}{hint}. An API key is plain ASCII letters, digits and dashes; copy it "
             f"again from https://console.x.ai into {ENV_KEY}"
         )
-    return key
+    return None
 
 
 def require_api_key(explicit: str | Secret | None = None, *, cwd: Path | None = None) -> str:
     """The key to use now, checked; ``MissingKeyError`` saying how to set one otherwise."""
     key, where = _find(explicit, cwd)
     if key:
-        return check_key(key, where)
+        problem = key_problem(key, where)
+        if problem is None:
+            return key
+        # raised from a frame that no longer holds the key (verbose tracebacks show locals)
+        key = explicit = None
+        raise KeyFormatError(problem)
     raise MissingKeyError(
         "no xAI API key found. Set one with `export XAI_API_KEY=xai-...` before starting "
         "Jupyter, `%env XAI_API_KEY=xai-...` in the notebook, or a line "
@@ -158,6 +164,22 @@ def hide_userinfo(url: str) -> str:
     return _USERINFO.sub(lambda m: m.group(1) + "***@", url, count=1)
 
 
+def base_url_problem(url: str, where: str = "base_url") -> str | None:
+    """Why ``url`` cannot be the API base URL (never showing a password), or ``None``."""
+    if _USERINFO.match(url):
+        return (
+            f"{where} is {hide_userinfo(url)!r}: it holds a user name or password before "
+            "'@'. grok_nb authenticates with XAI_API_KEY only and never sends credentials "
+            "in the URL; remove the 'user:password@' part"
+        )
+    if not re.match(r"^https?://[^/\s]+", url):
+        return (
+            f"{where} is {redact(url)!r}; it must be an http(s) URL such as "
+            f"{DEFAULT_BASE_URL!r}"
+        )
+    return None
+
+
 def resolve_base_url(explicit: str | None = None, *, cwd: Path | None = None) -> str:
     """The API base URL to use now (no trailing slash).
 
@@ -169,16 +191,8 @@ def resolve_base_url(explicit: str | None = None, *, cwd: Path | None = None) ->
     else:
         found, where = _lookup(ENV_BASE_URL, cwd)
         url = found or DEFAULT_BASE_URL
-    where = where or "base URL"
-    if _USERINFO.match(url):
-        raise ConfigError(
-            f"{where} is {hide_userinfo(url)!r}: it holds a user name or password before "
-            "'@'. grok_nb authenticates with XAI_API_KEY only and never sends credentials "
-            "in the URL; remove the 'user:password@' part"
-        )
-    if not re.match(r"^https?://[^/\s]+", url):
-        raise ConfigError(
-            f"{where} is {redact(url)!r}; it must be an http(s) URL such as "
-            f"{DEFAULT_BASE_URL!r}"
-        )
+    problem = base_url_problem(url, where or "base URL")
+    if problem is not None:
+        url = explicit = found = ""  # not left in this frame's locals for tracebacks
+        raise ConfigError(problem)
     return url.rstrip("/")
