@@ -235,7 +235,8 @@ def test_reset_before_the_first_token_is_retried(sim, is_async):
     answer = _chat(_client(sim, sleeps), BODY, is_async)
     assert answer.finish_reason == "stop" and len(sleeps.calls) == 1
     sim.inject("reset")
-    assert _chat(_client(sim, sleeps), PLAIN, is_async).finish_reason == "stop"  # non-streamed: retried
+    # non-streamed: retried
+    assert _chat(_client(sim, sleeps), PLAIN, is_async).finish_reason == "stop"
 
 
 def test_stream_ending_without_done_or_finish_reason_is_incomplete(sim, is_async):

@@ -173,10 +173,7 @@ def base_url_problem(url: str, where: str = "base_url") -> str | None:
             "in the URL; remove the 'user:password@' part"
         )
     if not re.match(r"^https?://[^/\s]+", url):
-        return (
-            f"{where} is {redact(url)!r}; it must be an http(s) URL such as "
-            f"{DEFAULT_BASE_URL!r}"
-        )
+        return f"{where} is {redact(url)!r}; it must be an http(s) URL such as {DEFAULT_BASE_URL!r}"
     return None
 
 

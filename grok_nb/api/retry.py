@@ -192,9 +192,7 @@ class Retrying:
 # reference to it, so a verbose traceback shows no unredacted low-level exception.
 
 
-def run(
-    once: Callable[[], T], policy: RetryPolicy, sleep: Callable[[float], Any], where: str
-) -> T:
+def run(once: Callable[[], T], policy: RetryPolicy, sleep: Callable[[float], Any], where: str) -> T:
     """Call ``once`` until it returns, retrying as ``policy`` says (sync)."""
     retrying = Retrying(policy, where)
     while True:
