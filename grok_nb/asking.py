@@ -13,13 +13,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from grok_nb import budget
 from grok_nb.answer import Answer, Usage
 from grok_nb.api.client import Client
 from grok_nb.api.credentials import resolve_base_url
 from grok_nb.api.request import build_chat_request, parse_structured, redact_request
 from grok_nb.cache.responses import ResponseCache, cacheable, default_cache_path, request_key
 from grok_nb.errors import CacheMiss
-from grok_nb.estimate import Estimate, check_budget, estimate
+from grok_nb.estimate import Estimate, estimate
 from grok_nb.images import PreparedImage, load_image
 from grok_nb.ledger import LEDGER
 from grok_nb.preparing import Labelled, as_source, prepare_sources, prepared_store
@@ -145,7 +146,7 @@ def plan_call(
 
 _lock = threading.Lock()  # ask_many plans and sends from worker threads
 _caches: dict[str, ResponseCache] = {}
-_clients: dict[tuple[str, float, int], Client] = {}
+_clients: dict[tuple[str, float, int, float], Client] = {}
 
 
 def response_cache(opts: dict[str, Any]) -> ResponseCache:
@@ -160,10 +161,18 @@ def response_cache(opts: dict[str, Any]) -> ResponseCache:
 def _client_for(call: CallPlan) -> Client:
     # The key itself is looked up by the client at each call, so a key set in a
     # running kernel takes effect at once; base URL and timeouts pick the pool.
-    key = (call.base_url, float(call.options["timeout_s"]), int(call.options["max_retries"]))
+    opts = call.options
+    key = (
+        call.base_url,
+        float(opts["timeout_s"]),
+        int(opts["max_retries"]),
+        float(opts["max_retry_after_s"]),
+    )
     with _lock:
         if key not in _clients:
-            _clients[key] = Client(base_url=key[0], timeout_s=key[1], max_retries=key[2])
+            _clients[key] = Client(
+                base_url=key[0], timeout_s=key[1], max_retries=key[2], max_retry_after_s=key[3]
+            )
         return _clients[key]
 
 
@@ -230,7 +239,7 @@ def _before_sending(call: CallPlan, on_delta: DeltaCallback | None) -> Answer | 
         if on_delta is not None:
             on_delta(cached.text)
         return cached
-    check_budget(call.estimate, call.options)
+    budget.check(call.estimate.worst_usd, call.options["max_cost_usd"])
     return None
 
 

@@ -1,41 +1,41 @@
 """``ask_many``: many images through the API at once, within a budget, order kept.
 
 Each item is planned first (images prepared, request built, cost estimated, cache
-checked), so the batch can refuse before sending anything when its estimate is above
-``max_cost_usd``. Requests then run concurrently under one limit. A 429 pauses the
-whole batch, not just the item that met it: the batch, not the client, retries, so
-every request waits at the same gate. Identical requests are sent once. Failures are
-recorded on their item (``answer.error``) and never lose the rest of the batch.
+checked), so the batch can refuse before sending anything when its estimated total is
+above ``max_batch_cost_usd``; ``max_cost_usd`` limits each item on its own, and an item
+above it fails alone (``grok_nb.budget`` holds both checks). Requests then run
+concurrently under one limit. A 429 pauses the whole batch, not just the item that met
+it: the batch, not the client, retries, so every request waits at the same gate. How
+long to wait is the client's own policy (``grok_nb.api.retry``: capped backoff, and
+``Retry-After`` honoured up to ``max_retry_after_s``; a longer one fails the item).
+Identical requests are sent once. Failures are recorded on their item
+(``answer.error``) and never lose the rest of the batch.
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
 import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from grok_nb import budget
 from grok_nb.errors import (
-    APIConnectionError,
-    BudgetExceeded,
     ConfigError,
     CreditsExhausted,
     GrokError,
-    InternalServerError,
     RateLimitError,
 )
 
 if TYPE_CHECKING:
     from grok_nb.answer import Answer
+    from grok_nb.api.retry import RetryPolicy
     from grok_nb.asking import CallPlan
 
 __all__ = ["answers_to_frame", "ask_many", "ask_many_async"]
 
-BACKOFF_START_S = 0.5
-BACKOFF_MAX_S = 16.0
 MAX_RATE_LIMIT_WAITS = 8  # per item: a batch keeps waiting out 429s longer than one call
 
 
@@ -50,8 +50,12 @@ class _Gate:
         self.until = max(self.until, time.monotonic() + seconds)
 
     async def wait(self, sleep: Any) -> None:
-        while (delay := self.until - time.monotonic()) > 0:
+        # Sleep until the latest pause ends. Each deadline is slept for once, so an
+        # injected sleep that returns at once (tests) cannot make this spin.
+        waited = 0.0
+        while (target := self.until) > waited and (delay := target - time.monotonic()) > 0:
             await sleep(delay)
+            waited = target
 
 
 def _item(item: Any, prompt: str | None) -> tuple[Any, str]:
@@ -74,14 +78,19 @@ def _failed(error: GrokError | BaseException, call: CallPlan | None, label: str)
     return answer
 
 
-def _backoff(attempt: int) -> float:
-    return min(BACKOFF_MAX_S, BACKOFF_START_S * 2**attempt) * (0.5 + random.random() / 2)
+def _policy(options: dict[str, Any]) -> RetryPolicy:
+    from grok_nb.api.retry import RetryPolicy
+
+    return RetryPolicy(
+        max_retries=int(options["max_retries"]),
+        max_retry_after_s=float(options["max_retry_after_s"]),
+    )
 
 
 class _Batch:
     def __init__(self, options: dict[str, Any], sleep: Any):
-        self.limit = options.get("max_cost_usd")
-        self.retries = int(options.get("max_retries", 2))
+        self.limit = options.get("max_batch_cost_usd")
+        self.policy = _policy(options)
         self.sleep = sleep
         self.gate = _Gate()
         self.spent = 0.0
@@ -110,14 +119,8 @@ class _Batch:
             raise
 
     async def _attempts(self, call: CallPlan, send_async: Any) -> Answer:
-        worst = call.estimate.worst_usd or 0.0
-        if self.limit is not None and self.spent + self.reserved + worst > self.limit:
-            raise BudgetExceeded(
-                f"not sent: spending so far plus this item's estimate would pass "
-                f"max_cost_usd={self.limit}",
-                estimate_usd=worst,
-                limit_usd=self.limit,
-            )
+        worst = _batch_share(call)
+        budget.check_batch_running(self.spent, self.reserved, worst, self.limit)
         self.reserved += worst
         failures = waits = 0
         try:
@@ -131,16 +134,22 @@ class _Batch:
                     waits += 1
                     if waits > MAX_RATE_LIMIT_WAITS:
                         raise
+                    # the server's Retry-After (up to max_retry_after_s), else backoff
+                    delay = self.policy.wait(exc, self.gate.streak)
+                    if delay is None:
+                        raise  # asked for longer than max_retry_after_s: the message says so
                     self.gate.streak += 1
-                    delay = getattr(exc, "retry_after", None) or _backoff(self.gate.streak)
                     self.gate.pause(delay)
                     continue
-                except (InternalServerError, APIConnectionError) as exc:
+                except GrokError as exc:  # 5xx, 408/409, connection errors: the policy
                     partial = getattr(exc, "answer", None)
-                    if (partial is not None and partial.text) or failures >= self.retries:
+                    if partial is not None and partial.text:
                         raise  # never resend once tokens were streamed (and billed)
+                    delay = self.policy.delay(exc, failures)
+                    if delay is None:
+                        raise  # not retryable (a budget refusal, a 400), or out of retries
                     failures += 1
-                    await self.sleep(_backoff(failures))
+                    await self.sleep(delay)
                     continue
                 self.gate.streak = 0
                 if not answer.cached:
@@ -156,6 +165,7 @@ async def ask_many_async(
     *,
     concurrency: int | None = None,
     max_cost_usd: float | None = None,
+    max_batch_cost_usd: float | None = None,
     progress: bool = True,
     sleep: Any = None,
     **options: Any,
@@ -165,10 +175,18 @@ async def ask_many_async(
     from grok_nb.asking import plan_call, resolve_options
     from grok_nb.pricing import format_usd
 
-    opts = resolve_options(concurrency=concurrency, max_cost_usd=max_cost_usd, **options)
+    opts = resolve_options(
+        concurrency=concurrency,
+        max_cost_usd=max_cost_usd,
+        max_batch_cost_usd=max_batch_cost_usd,
+        **options,
+    )
     pairs = [_item(item, prompt) for item in items]
     # Plan everything first: images are prepared once, bad items fail here, not mid-batch.
+    # max_cost_usd goes to every call (each item is checked on its own when it is sent);
+    # the batch does the retrying itself, so its calls do none.
     per_call = {k: v for k, v in options.items() if k not in ("max_retries",)}
+    per_call["max_cost_usd"] = max_cost_usd
 
     def plan_one(pair: tuple[Any, str]) -> CallPlan | GrokError:
         try:
@@ -176,26 +194,20 @@ async def ask_many_async(
         except GrokError as exc:  # a bad item fails alone
             return exc
 
-    limit = opts["max_cost_usd"]
+    limit = opts["max_batch_cost_usd"]
     calls: list[CallPlan | GrokError | None] = [None] * len(pairs)
     estimate: float | None = None
     if limit is not None:
-        # A budget needs the whole estimate before anything is sent: plan every item
-        # first (Pillow releases the GIL, so threads use every core).
+        # A batch budget needs the whole estimate before anything is sent: plan every
+        # item first (Pillow releases the GIL, so threads use every core).
         calls = list(await asyncio.gather(*(asyncio.to_thread(plan_one, p) for p in pairs)))
-        estimate = sum(
-            c.estimate.worst_usd or 0.0
-            for c in calls
-            if isinstance(c, CallPlanType) and not _is_cached(c)
+        estimate = sum(_batch_share(c) for c in calls if isinstance(c, CallPlanType))
+        budget.check(
+            estimate,
+            limit,
+            setting="max_batch_cost_usd",
+            what=f"ask_many: the estimated total for {len(pairs)} items",
         )
-        if estimate > limit:
-            raise BudgetExceeded(
-                f"ask_many: the batch's estimated cost {format_usd(estimate)} is above "
-                f"max_cost_usd={format_usd(limit)} by {format_usd(estimate - limit)}; "
-                "nothing was sent",
-                estimate_usd=estimate,
-                limit_usd=limit,
-            )
     # Without a budget, each item is planned by its worker, so images are prepared
     # while earlier requests are on the wire.
     batch = _Batch(opts, sleep or asyncio.sleep)
@@ -240,6 +252,16 @@ async def ask_many_async(
     ]
 
 
+def _batch_share(call: CallPlan) -> float:
+    """What an item may add to the batch's total: nothing when it is served from the
+    cache or refused alone by ``max_cost_usd`` (it is never sent), else its estimate."""
+    worst = call.estimate.worst_usd or 0.0
+    per_call = call.options.get("max_cost_usd")
+    if (per_call is not None and worst > per_call) or _is_cached(call):
+        return 0.0
+    return worst
+
+
 def _is_cached(call: CallPlan) -> bool:
     if call.cache_key is None or call.options["cache"] not in ("use", "replay"):
         return False
@@ -272,6 +294,7 @@ def ask_many(
     *,
     concurrency: int | None = None,
     max_cost_usd: float | None = None,
+    max_batch_cost_usd: float | None = None,
     progress: bool = True,
     **options: Any,
 ) -> list[Answer]:
@@ -280,9 +303,15 @@ def ask_many(
     ``items`` are images, or ``(image, prompt)`` pairs. Items that fail carry the
     exception in ``answer.error`` (``finish_reason == "error"``). Interrupting keeps
     what finished. Works inside Jupyter's running event loop (runs on its own thread).
+    ``max_cost_usd`` limits each item (one above it fails alone, unsent);
+    ``max_batch_cost_usd`` limits the batch's total (over it, nothing is sent).
     """
     coro_args = dict(
-        concurrency=concurrency, max_cost_usd=max_cost_usd, progress=progress, **options
+        concurrency=concurrency,
+        max_cost_usd=max_cost_usd,
+        max_batch_cost_usd=max_batch_cost_usd,
+        progress=progress,
+        **options,
     )
     try:
         asyncio.get_running_loop()

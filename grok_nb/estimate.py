@@ -1,4 +1,4 @@
-"""What a call is expected to cost before it is sent, and the check against the cap.
+"""What a call is expected to cost before it is sent (``grok_nb.budget`` checks it).
 
 Text is counted at about four characters a token, measured images by their tile plans,
 and images that were not measured (URLs passed through) at the worst case of their rule
@@ -11,11 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from grok_nb.errors import BudgetExceeded
-from grok_nb.pricing import format_usd, price_for
+from grok_nb.pricing import price_for
 from grok_nb.tiling import TilePlan, worst_case_tokens
 
-__all__ = ["CHARS_PER_TOKEN", "Estimate", "check_budget", "estimate"]
+__all__ = ["CHARS_PER_TOKEN", "Estimate", "estimate"]
 
 CHARS_PER_TOKEN = 4  # rough text-token estimate; the billed count is shown after the call
 
@@ -64,17 +63,3 @@ def estimate(
         if opts.get("max_tokens"):
             completion_usd = price.cost(completion_tokens=opts["max_tokens"])
     return Estimate(image_tokens, text_tokens, len(unmeasured), prompt_usd, completion_usd, worst)
-
-
-def check_budget(estimate: Estimate, options: dict[str, Any]) -> None:
-    """Refuse (before anything is sent) a call whose worst case is above ``max_cost_usd``."""
-    limit = options["max_cost_usd"]
-    worst = estimate.worst_usd
-    if limit is None or worst is None or worst <= limit:
-        return
-    raise BudgetExceeded(
-        f"estimated cost {format_usd(worst)} is above max_cost_usd={format_usd(limit)} "
-        f"by {format_usd(worst - limit)}; nothing was sent",
-        estimate_usd=worst,
-        limit_usd=limit,
-    )

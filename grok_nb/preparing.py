@@ -13,12 +13,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import grok_nb.images as images
+from grok_nb.cache.paths import prepared_store_path
 from grok_nb.cache.prepared import PreparedStore
-from grok_nb.cache.responses import default_cache_path
 from grok_nb.errors import ConfigError
 from grok_nb.images import PreparedImage
 from grok_nb.images.fingerprint import fingerprint
@@ -115,7 +114,7 @@ def prepared_store(opts: dict[str, Any]) -> PreparedStore | None:
     """The prepared-image store paired with the cache file (none when caching is off)."""
     if opts["cache"] == "off":
         return None
-    path = Path(opts["cache_path"] or default_cache_path()).with_suffix(".prepared.sqlite3")
+    path = prepared_store_path(opts["cache_path"])
     with _lock:
         if str(path) not in _stores:
             _stores[str(path)] = PreparedStore(path)

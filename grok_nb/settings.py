@@ -8,6 +8,7 @@ a config value: it is read from the environment at call time (see ``keys.py``).
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Any
 
@@ -54,11 +55,22 @@ class GrokVision(SingletonConfigurable):
     max_cost_usd = Float(
         None, allow_none=True, help="Refuse a call whose estimated cost is above this."
     ).tag(config=True)
+    max_batch_cost_usd = Float(
+        None,
+        allow_none=True,
+        help="Refuse an ask_many batch whose estimated total is above this (max_cost_usd "
+        "still limits each call of it).",
+    ).tag(config=True)
     # reasoning models may think for minutes between streamed chunks
     timeout_s = Float(180.0, help="Seconds to wait for the server before giving up.").tag(
         config=True
     )
     max_retries = Int(2, help="Retries on connection errors, 408/409/429/5xx.").tag(config=True)
+    max_retry_after_s = Float(
+        60.0,
+        help="Longest Retry-After (seconds) the server may ask for and be waited out; a "
+        "longer one fails the call at once with a RateLimitError saying how long.",
+    ).tag(config=True)
     show_tiles = Bool(True, help="Show thumbnails with the tile grid above each answer.").tag(
         config=True
     )
@@ -110,6 +122,20 @@ class GrokVision(SingletonConfigurable):
         if value is not None and value <= 0:
             raise TraitError(f"{proposal['trait'].name} must be positive, not {value}")
         return value
+
+    @validate("max_batch_cost_usd")
+    def _check_batch_cost(self, proposal: Any) -> float | None:
+        value = proposal["value"]
+        if value is not None and not 0 < value < math.inf:
+            raise TraitError(f"max_batch_cost_usd must be a positive amount, not {value}")
+        return value
+
+    @validate("max_retry_after_s")
+    def _check_retry_after(self, proposal: Any) -> float:
+        value = proposal["value"]
+        if not 0 <= value < math.inf:  # nan fails this too
+            raise TraitError(f"max_retry_after_s must be 0 or more seconds, not {value}")
+        return float(value)
 
     def options(self) -> dict[str, Any]:
         """The current values as a plain dict (no key: it is not a setting)."""

@@ -66,6 +66,7 @@ def isolated_env_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
     monkeypatch.delenv("XAI_BASE_URL", raising=False)
     cache = tmp_path / "xdg-cache"
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    monkeypatch.setenv("GROK_NB_CACHE_DIR", str(tmp_path / "cache"))  # every grok_nb file
     work = tmp_path / "cwd"
     work.mkdir()
     monkeypatch.chdir(work)

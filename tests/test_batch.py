@@ -54,7 +54,7 @@ def test_duplicates_are_sent_once(sim: Any) -> None:
 
 def test_budget_refuses_the_batch_before_sending(sim: Any) -> None:
     with pytest.raises(BudgetExceeded, match="nothing was sent"):
-        ask_many(images(20), "Describe.", max_cost_usd=0.001, progress=False, cache="off")
+        ask_many(images(20), "Describe.", max_batch_cost_usd=0.001, progress=False, cache="off")
     assert sim.requests == []
 
 

@@ -198,7 +198,7 @@ def test_models_and_language_models_with_day_cache(sim, isolated_env):
     assert "grok-4-1-fast" in by_id["grok-4-1-fast-reasoning"].aliases
     vision = models.vision_models(Client(api_key=KEY, base_url=sim.base_url))
     assert "grok-4.3" in vision and "grok-code-fast-1" not in vision
-    files = list((isolated_env / "xdg-cache").rglob("*"))
+    files = list((isolated_env / "cache").rglob("*"))  # $GROK_NB_CACHE_DIR
     assert any(f.name.startswith("language-models-") for f in files)
     for f in files:
         if f.is_file():

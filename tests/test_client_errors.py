@@ -9,12 +9,8 @@ import pytest
 from client_fixtures import KEY, isolated_env_fixture  # noqa: F401  (fixture)
 
 from grok_nb.answer import Answer, Usage
-from grok_nb.api.error_map import (
-    error_for_status,
-    parse_retry_after,
-    retry_delay,
-    server_message,
-)
+from grok_nb.api.error_map import error_for_status, server_message
+from grok_nb.api.retry import RetryPolicy, parse_retry_after
 from grok_nb.errors import (
     APIConnectionError,
     APIError,
@@ -81,7 +77,7 @@ def test_wrong_key_and_spent_credits_get_plain_language():
         429, '{"error": "You have used all available credits"}', {"retry-after": "1"}, url=URL
     )
     assert isinstance(credits, CreditsExhausted) and "not retried" in str(credits)
-    assert retry_delay(credits, 0, 5) is None
+    assert RetryPolicy(max_retries=5).delay(credits, 0) is None
     missing_model = error_for_status(404, '{"error": "The model x does not exist"}', {}, url=URL)
     assert "Client().models()" in str(missing_model)
 
@@ -98,6 +94,10 @@ def test_retry_after_forms():
 def test_retry_rules():
     def err(status, headers=None):
         return error_for_status(status, "{}", headers or {}, url=URL)
+
+    def retry_delay(error, retries_done, max_retries, rng=None):
+        policy = RetryPolicy(max_retries=max_retries, rng=rng or (lambda: 0.5))
+        return policy.delay(error, retries_done)
 
     no_jitter = lambda: 0.0  # noqa: E731
     assert retry_delay(err(429), 0, 2, no_jitter) == 0.5

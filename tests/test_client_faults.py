@@ -1,4 +1,8 @@
-"""Every simulator fault, over loopback HTTP, gives the documented client behaviour."""
+"""Every simulator fault, over loopback HTTP, gives the documented client behaviour.
+
+Each case runs twice, through ``chat`` and through ``achat`` (the ``is_async``
+parameter, openai-python style): both drive the same retry loop and must behave alike.
+"""
 
 from __future__ import annotations
 
@@ -56,46 +60,68 @@ def _client(s, sleeps: Sleeps | None = None, **kw) -> Client:
     return client
 
 
+@pytest.fixture(params=[False, True], ids=["sync", "async"])
+def is_async(request) -> bool:
+    return request.param
+
+
+def _chat(client: Client, body, is_async: bool, **kw):
+    """``client.chat`` or ``client.achat`` (in a fresh event loop), same arguments."""
+    if not is_async:
+        return client.chat(body, **kw)
+
+    async def go():
+        try:
+            return await client.achat(body, **kw)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(go())
+
+
 def _reference_text(s) -> str:
     with Client(api_key=KEY, base_url=s.base_url) as c:
         return c.chat(BODY).text
 
 
 @pytest.mark.parametrize("body", [BODY, PLAIN], ids=["stream", "plain"])
-def test_429_with_retry_after_is_waited_out(sim, body):
+def test_429_with_retry_after_is_waited_out(sim, body, is_async):
     sim.inject("429", retry_after=3)
     sleeps = Sleeps()
-    answer = _client(sim, sleeps).chat(body)
+    answer = _chat(_client(sim, sleeps), body, is_async)
     assert sleeps.calls == [3.0]
     assert answer.text.startswith("**[grok_nb simulator")
     assert [s for _, _, s in sim.log] == [429, 200]
 
 
-def test_429_without_retry_after_backs_off_exponentially_then_gives_up(sim):
+def test_429_without_retry_after_backs_off_exponentially_then_gives_up(sim, is_async):
     for _ in range(3):
         sim.inject("429")
     sleeps = Sleeps()
     with pytest.raises(RateLimitError) as info:
-        _client(sim, sleeps, max_retries=2).chat(BODY)
+        _chat(_client(sim, sleeps, max_retries=2), BODY, is_async)
     assert sleeps.calls == [0.5, 1.0]  # 0.5 s doubling, no jitter with rng=0
     assert info.value.status_code == 429 and info.value.retries == 2
     assert "simulated HTTP 429" in str(info.value) and info.value.request_id.startswith("sim-")
 
 
-def test_jitter_stays_within_a_quarter_of_the_backoff(sim):
+def test_jitter_stays_within_a_quarter_of_the_backoff(sim, is_async):
     sim.inject("503")
     sim.inject("503")
     sleeps = Sleeps()
-    with Client(api_key=KEY, base_url=sim.base_url, sleep=sleeps, rng=lambda: 0.999) as client:
-        client.chat(BODY)
+    with Client(
+        api_key=KEY, base_url=sim.base_url, sleep=sleeps, async_sleep=sleeps.async_sleep,
+        rng=lambda: 0.999,
+    ) as client:  # fmt: skip
+        _chat(client, BODY, is_async)
     assert 0.375 <= sleeps.calls[0] <= 0.5 and 0.75 <= sleeps.calls[1] <= 1.0
 
 
-def test_a_long_retry_after_is_not_waited_silently(sim):
+def test_a_long_retry_after_is_not_waited_silently(sim, is_async):
     sim.inject("429", retry_after=600)
     sleeps = Sleeps()
     with pytest.raises(RateLimitError, match="asked to wait 600 s"):
-        _client(sim, sleeps).chat(BODY)
+        _chat(_client(sim, sleeps), BODY, is_async)
     assert sleeps.calls == []
 
 
@@ -104,14 +130,14 @@ def test_a_long_retry_after_is_not_waited_silently(sim):
     [("500", InternalServerError), ("503", InternalServerError), ("408", APIError),
      ("409", ConflictError)],
 )  # fmt: skip
-def test_retryable_statuses_are_retried(sim, status, cls):
+def test_retryable_statuses_are_retried(sim, status, cls, is_async):
     sim.inject(status)
     sleeps = Sleeps()
-    assert _client(sim, sleeps).chat(BODY).finish_reason == "stop"
+    assert _chat(_client(sim, sleeps), BODY, is_async).finish_reason == "stop"
     assert len(sleeps.calls) == 1
     sim.inject(status)
     with pytest.raises(cls) as info:
-        _client(sim, Sleeps(), max_retries=0).chat(BODY)
+        _chat(_client(sim, Sleeps(), max_retries=0), BODY, is_async)
     assert info.value.status_code == int(status)
 
 
@@ -120,19 +146,19 @@ def test_retryable_statuses_are_retried(sim, status, cls):
     [("400", BadRequestError), ("403", APIError), ("404", NotFoundError),
      ("422", UnprocessableEntityError)],
 )  # fmt: skip
-def test_client_errors_are_not_retried(sim, status, cls):
+def test_client_errors_are_not_retried(sim, status, cls, is_async):
     sim.inject(status)
     sleeps = Sleeps()
     with pytest.raises(cls):
-        _client(sim, sleeps).chat(BODY)
+        _chat(_client(sim, sleeps), BODY, is_async)
     assert sleeps.calls == [] and len(sim.log) == 1
 
 
-def test_spent_credits_are_not_retried_and_say_so_plainly(sim):
+def test_spent_credits_are_not_retried_and_say_so_plainly(sim, is_async):
     sim.inject("credits")
     sleeps = Sleeps()
     with pytest.raises(CreditsExhausted) as info:
-        _client(sim, sleeps).chat(BODY)
+        _chat(_client(sim, sleeps), BODY, is_async)
     assert isinstance(info.value, RateLimitError) and info.value.status_code == 429
     msg = str(info.value)
     assert "no credits left" in msg and "spending limit" in msg and "not retried" in msg
@@ -140,61 +166,61 @@ def test_spent_credits_are_not_retried_and_say_so_plainly(sim):
     assert sleeps.calls == [] and len(sim.log) == 1
 
 
-def test_wrong_key_reads_as_rejected_key(sim):
+def test_wrong_key_reads_as_rejected_key(sim, is_async):
     sim.inject("bad_key")
     with pytest.raises(AuthenticationError) as info:
-        _client(sim).chat(BODY)
+        _chat(_client(sim), BODY, is_async)
     assert info.value.status_code == 400
     assert str(info.value).startswith("HTTP 400: the API key was rejected by 127.0.0.1")
     assert "Incorrect API key provided" in str(info.value)  # the server's own words
 
 
-def test_simulator_requiring_a_key_rejects_another_one():
+def test_simulator_requiring_a_key_rejects_another_one(is_async):
     with simulator.serve(api_key="xai-the-right-key-0123456789abcdef") as s:
         with pytest.raises(AuthenticationError, match="the API key was rejected"):
-            _client(s).chat(BODY)
+            _chat(_client(s), BODY, is_async)
         with Client(api_key="xai-the-right-key-0123456789abcdef", base_url=s.base_url) as good:
-            assert good.chat(BODY).text
+            assert _chat(good, BODY, is_async).text
 
 
 @pytest.mark.parametrize("shape", ["xai", "openai", "string", "text"])
-def test_every_error_body_shape_reaches_the_user(sim, shape):
+def test_every_error_body_shape_reaches_the_user(sim, shape, is_async):
     sim.inject("400", shape=shape, message="the server's own words 12345")
     with pytest.raises(BadRequestError) as info:
-        _client(sim).chat(BODY)
+        _chat(_client(sim), BODY, is_async)
     assert "the server's own words 12345" in str(info.value)
     assert info.value.message == "the server's own words 12345"
 
 
-def test_stall_before_the_answer_times_out_and_is_retried(sim):
+def test_stall_before_the_answer_times_out_and_is_retried(sim, is_async):
     sim.inject("stall", stall_s=2.0)
     sleeps = Sleeps()
-    answer = _client(sim, sleeps, timeout_s=0.3).chat(BODY)
+    answer = _chat(_client(sim, sleeps, timeout_s=0.3), BODY, is_async)
     assert answer.finish_reason == "stop" and len(sleeps.calls) == 1
     sim.inject("stall", stall_s=2.0)
     with pytest.raises(APITimeoutError, match=r"no data for 0\.3 s"):
-        _client(sim, Sleeps(), timeout_s=0.3, max_retries=0).chat(PLAIN)
+        _chat(_client(sim, Sleeps(), timeout_s=0.3, max_retries=0), PLAIN, is_async)
 
 
-def test_stall_mid_stream_keeps_the_partial_answer_and_is_not_retried(sim):
+def test_stall_mid_stream_keeps_the_partial_answer_and_is_not_retried(sim, is_async):
     full = _reference_text(sim)
     sim.inject("stall", after_chunks=4, stall_s=2.0)
     sleeps = Sleeps()
     seen: list[str] = []
     with pytest.raises(APITimeoutError) as info:
-        _client(sim, sleeps, timeout_s=0.3).chat(BODY, on_delta=seen.append)
+        _chat(_client(sim, sleeps, timeout_s=0.3), BODY, is_async, on_delta=seen.append)
     partial = info.value.answer
     assert partial.finish_reason == "incomplete" and not partial.complete
     assert partial.text == "".join(seen) and len(seen) == 4 and full.startswith(partial.text)
     assert "partial answer" in str(info.value) and sleeps.calls == []
 
 
-def test_reset_mid_stream_keeps_the_partial_answer(sim):
+def test_reset_mid_stream_keeps_the_partial_answer(sim, is_async):
     full = _reference_text(sim)
     sim.inject("reset", after_chunks=3)
     sleeps = Sleeps()
     with pytest.raises(APIConnectionError) as info:
-        _client(sim, sleeps).chat(BODY)
+        _chat(_client(sim, sleeps), BODY, is_async)
     partial = info.value.answer
     assert not isinstance(info.value, APITimeoutError)
     assert partial.finish_reason == "incomplete" and partial.usage is None
@@ -203,54 +229,58 @@ def test_reset_mid_stream_keeps_the_partial_answer(sim):
     assert sleeps.calls == [] and len(sim.requests) == 2  # not retried
 
 
-def test_reset_before_the_first_token_is_retried(sim):
+def test_reset_before_the_first_token_is_retried(sim, is_async):
     sim.inject("reset", after_chunks=0)
     sleeps = Sleeps()
-    answer = _client(sim, sleeps).chat(BODY)
+    answer = _chat(_client(sim, sleeps), BODY, is_async)
     assert answer.finish_reason == "stop" and len(sleeps.calls) == 1
     sim.inject("reset")
-    assert _client(sim, sleeps).chat(PLAIN).finish_reason == "stop"  # non-streamed: retried
+    # non-streamed: retried
+    assert _chat(_client(sim, sleeps), PLAIN, is_async).finish_reason == "stop"
 
 
-def test_stream_ending_without_done_or_finish_reason_is_incomplete(sim):
+def test_stream_ending_without_done_or_finish_reason_is_incomplete(sim, is_async):
     sim.inject("truncate", after_chunks=5)
     with pytest.raises(APIConnectionError, match="without \\[DONE\\]") as info:
-        _client(sim).chat(BODY)
+        _chat(_client(sim), BODY, is_async)
     assert info.value.answer.finish_reason == "incomplete"
     assert len(info.value.answer.text) > 0
 
 
-def test_malformed_event_breaks_the_stream_with_the_partial_answer(sim):
+def test_malformed_event_breaks_the_stream_with_the_partial_answer(sim, is_async):
     sim.inject("malformed", after_chunks=2)
     with pytest.raises(APIConnectionError, match="malformed stream event") as info:
-        _client(sim).chat(BODY)
+        _chat(_client(sim), BODY, is_async)
     assert info.value.answer.finish_reason == "incomplete" and info.value.answer.text
 
 
-def test_malformed_event_before_any_text_and_bad_json_bodies_are_retried(sim):
+def test_malformed_event_before_any_text_and_bad_json_bodies_are_retried(sim, is_async):
     sim.inject("malformed", after_chunks=0)
     sleeps = Sleeps()
-    assert _client(sim, sleeps).chat(BODY).finish_reason == "stop"
+    assert _chat(_client(sim, sleeps), BODY, is_async).finish_reason == "stop"
     sim.inject("malformed")
-    assert _client(sim, sleeps).chat(PLAIN).finish_reason == "stop"
+    assert _chat(_client(sim, sleeps), PLAIN, is_async).finish_reason == "stop"
     assert len(sleeps.calls) == 2
 
 
-def test_error_event_mid_stream(sim):
+def test_error_event_mid_stream(sim, is_async):
     sim.inject("error_event", after_chunks=2, message="model overloaded, try later")
     with pytest.raises(APIConnectionError, match="model overloaded, try later") as info:
-        _client(sim).chat(BODY)
+        _chat(_client(sim), BODY, is_async)
     assert info.value.answer.finish_reason == "incomplete"
 
 
-def test_connection_refused_is_retried_then_explained():
+def test_connection_refused_is_retried_then_explained(is_async):
     with socket.socket() as s:  # a port that nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     sleeps = Sleeps()
-    client = Client(api_key=KEY, base_url=f"http://127.0.0.1:{port}/v1", sleep=sleeps)
+    client = Client(
+        api_key=KEY, base_url=f"http://127.0.0.1:{port}/v1", sleep=sleeps,
+        async_sleep=sleeps.async_sleep,
+    )  # fmt: skip
     with pytest.raises(APIConnectionError) as info, client:
-        client.chat(BODY)
+        _chat(client, BODY, is_async)
     assert len(sleeps.calls) == 2
     assert "could not get an answer from 127.0.0.1" in str(info.value)
     assert "XAI_BASE_URL" in str(info.value)

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from grok_nb._version import __version__
 from grok_nb.answer import Answer, cost_from_usage
-from grok_nb.api.credentials import Secret, redact
+from grok_nb.api.credentials import Secret
 from grok_nb.api.error_map import error_for_status
 from grok_nb.api.request import parse_structured, redact_request
 from grok_nb.api.sse import SSEEvent
 from grok_nb.api.stream import StreamBroken, StreamState
 from grok_nb.errors import APIConnectionError, APITimeoutError, GrokError, StructuredOutputError
+from grok_nb.redact import redact, redact_obj, redact_truncate
 
 if TYPE_CHECKING:
     import httpx
@@ -66,7 +67,7 @@ class Call:
         self.body = body
         self.schema = schema
         self.timeout_s = timeout_s
-        self.redacted = redact_request(body) if "messages" in body else None
+        self.redacted = redact_request(body, secrets=(secret,)) if "messages" in body else None
         self.started = time.perf_counter()
         self.first_token: float | None = None
         self.request_id: str | None = None
@@ -112,9 +113,14 @@ class Call:
     def event(self, state: StreamState, event: SSEEvent, on_delta: OnDelta | None) -> None:
         if state.done:
             return  # anything after [DONE] is ignored; the body is drained to reuse the socket
+        # Redacted before anything reads it: the stream parser quotes cut pieces of bad
+        # events in its errors, and a cut key is no longer recognisable as one.
+        data = redact(event.data, (self.secret,))
         if event.event == "error":
-            raise StreamBroken(f"the server reported an error mid-answer: {event.data[:200]}")
-        new = state.add_data(event.data)
+            raise StreamBroken(
+                f"the server reported an error mid-answer: {redact_truncate(data, 200)}"
+            )
+        new = state.add_data(data)
         if new:
             if self.first_token is None:
                 self.first_token = time.perf_counter()
@@ -125,7 +131,8 @@ class Call:
     def whole(self, state: StreamState, completion: Any, on_delta: OnDelta | None) -> None:
         """A complete ``chat.completion`` where a stream was expected."""
         if not isinstance(completion, dict):
-            raise StreamBroken(f"the server sent JSON that is not a completion: {completion!r:.80}")
+            shown = redact_truncate(repr(completion), 80, (self.secret,))
+            raise StreamBroken(f"the server sent JSON that is not a completion: {shown}")
         state.add_completion(completion)
         if state.text:
             self.first_token = time.perf_counter()
@@ -169,10 +176,12 @@ class Call:
         return answer
 
     def json(self, response: httpx.Response) -> Any:
+        """The body, parsed and redacted (an answer echoing the key never shows it)."""
         try:
-            return response.json()
+            return redact_obj(response.json(), (self.secret,))
         except ValueError:
+            shown = redact_truncate(response.text, 80, (self.secret,))
             raise StreamBroken(
                 f"the server answered HTTP {response.status_code} with something that is not "
-                f"JSON: {response.text[:80]!r}"
+                f"JSON: {shown!r}"
             ) from None

@@ -1,7 +1,8 @@
 """Model list, prices and vision capability from ``GET /language-models``.
 
 The listing is cached on disk for a day, one file per base URL (so the simulator's
-catalogue never stands in for the real one), under the user cache directory. The
+catalogue never stands in for the real one), in ``grok_nb.cache.paths.cache_dir()``
+(``$GROK_NB_CACHE_DIR``, else the user cache directory). The
 file holds only the server's listing and the time it was fetched: never the key.
 When the API cannot be asked (no key, offline), ``language_models`` falls back to
 a stale cache, then to the dated table in ``grok_nb.pricing``.
@@ -9,14 +10,13 @@ a stale cache, then to the dated table in ``grok_nb.pricing``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from grok_nb.cache.paths import models_cache_path
 from grok_nb.errors import GrokError
 from grok_nb.pricing import (
     API_PRICE_UNITS_PER_USD_PER_MILLION,
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CACHE_MAX_AGE_S",
-    "cache_file",
     "language_models",
     "parse_language_models",
     "read_cache",
@@ -43,17 +42,9 @@ CACHE_MAX_AGE_S = 24 * 3600
 logger = logging.getLogger("grok_nb.api.catalogue")
 
 
-def cache_file(base_url: str) -> Path:
-    """Where the listing for ``base_url`` is cached."""
-    from platformdirs import user_cache_path
-
-    digest = hashlib.sha256(base_url.encode()).hexdigest()[:16]
-    return user_cache_path("grok_nb") / f"language-models-{digest}.json"
-
-
 def read_cache(base_url: str, *, max_age_s: float | None = CACHE_MAX_AGE_S) -> Any:
     """The cached listing, or ``None`` when missing, unreadable or older than ``max_age_s``."""
-    path = cache_file(base_url)
+    path = models_cache_path(base_url)
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
         fetched = float(record["fetched_at"])
@@ -69,7 +60,7 @@ def read_cache(base_url: str, *, max_age_s: float | None = CACHE_MAX_AGE_S) -> A
 
 def write_cache(base_url: str, payload: Any) -> None:
     """Store a listing; a cache that cannot be written is skipped, not an error."""
-    path = cache_file(base_url)
+    path = models_cache_path(base_url)
     record = {"base_url": base_url, "fetched_at": time.time(), "payload": payload}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,11 +3,12 @@
 One ``httpx.Client`` and one ``httpx.AsyncClient`` (per event loop) own the
 connection pools. The key and base URL are resolved at every call unless given,
 so changing ``XAI_API_KEY`` / ``XAI_BASE_URL`` in a running kernel takes effect
-at once (see ``keys.py``).
+at once (see ``credentials.py``).
 
-Retries (``http_errors.retry_delay``): connection errors, timeouts, 408, 409,
-429 and 5xx, with exponential backoff and jitter, honouring ``Retry-After``;
-never once answer text has been streamed to the caller; never for spent credits.
+Retries (``retry.py``, one policy and one loop for sync and async): connection
+errors, timeouts, 408, 409, 429 and 5xx, with capped exponential backoff and jitter,
+honouring ``Retry-After`` up to ``max_retry_after_s``; never once answer text has
+been streamed to the caller; never for spent credits.
 
 Streams that break keep what arrived: ``APIConnectionError.answer`` is the
 partial ``Answer`` with ``finish_reason == "incomplete"``. A ``KeyboardInterrupt``
@@ -20,6 +21,7 @@ into grok_nb errors on purpose: a loop of calls must stop when the user says so.
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 import time
@@ -29,11 +31,23 @@ from typing import TYPE_CHECKING, Any
 
 from grok_nb.answer import Answer
 from grok_nb.api.call import Call, OnDelta
-from grok_nb.api.credentials import Secret, find_api_key, require_api_key, resolve_base_url
-from grok_nb.api.error_map import retry_delay
+from grok_nb.api.credentials import (
+    Secret,
+    base_url_problem,
+    find_api_key,
+    require_api_key,
+    resolve_base_url,
+)
+from grok_nb.api.retry import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_RETRY_AFTER_S,
+    RetryPolicy,
+    arun,
+    run,
+)
 from grok_nb.api.sse import SSEDecoder
 from grok_nb.api.stream import StreamBroken, StreamState
-from grok_nb.errors import GrokError, StructuredOutputError
+from grok_nb.errors import ConfigError, GrokError
 
 if TYPE_CHECKING:
     import asyncio
@@ -53,7 +67,6 @@ __all__ = [
 # few minutes before the first visible token, so this is generous.
 DEFAULT_TIMEOUT_S = 180.0
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
-DEFAULT_MAX_RETRIES = 2
 CHAT_PATH = "/chat/completions"
 
 logger = logging.getLogger("grok_nb.api.client")
@@ -69,16 +82,28 @@ class Client:
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         max_retries: int = DEFAULT_MAX_RETRIES,
+        max_retry_after_s: float = DEFAULT_MAX_RETRY_AFTER_S,
         sleep: Callable[[float], None] | None = None,
         async_sleep: Callable[[float], Awaitable[Any]] | None = None,
         transport: Any = None,
         async_transport: Any = None,
         rng: Callable[[], float] | None = None,
     ) -> None:
-        self._api_key = Secret(api_key) if api_key else None
+        self._api_key = Secret(api_key.strip()) if api_key and api_key.strip() else None
+        if base_url is not None:  # refuse a bad one (user:password@...) before keeping it
+            problem = base_url_problem(base_url.strip())
+            if problem is not None:
+                base_url = api_key = None  # kept out of verbose tracebacks' locals
+                raise ConfigError(problem)
         self._base_url = base_url
         self.timeout_s = float(timeout_s)
         self.max_retries = int(max_retries)
+        if not 0.0 <= float(max_retry_after_s) < math.inf:
+            raise ConfigError(
+                "max_retry_after_s must be a finite number of seconds, 0 or more, not "
+                f"{max_retry_after_s!r}"
+            )
+        self.max_retry_after_s = float(max_retry_after_s)
         self._sleep = sleep or time.sleep
         self._async_sleep = async_sleep
         self._transport = transport
@@ -94,6 +119,11 @@ class Client:
     @property
     def base_url(self) -> str:
         return resolve_base_url(self._base_url)
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The retry rules in force (``max_retries`` and ``max_retry_after_s`` now)."""
+        return RetryPolicy(self.max_retries, self.max_retry_after_s, rng=self._rng)
 
     def _secret(self) -> Secret:
         return Secret(require_api_key(self._api_key))
@@ -128,6 +158,8 @@ class Client:
         return self._ahttp
 
     def __repr__(self) -> str:
+        if not hasattr(self, "_ahttp_loop"):  # a verbose traceback of a refused __init__
+            return "Client(<not initialised>)"
         try:
             base = repr(self.base_url)
         except GrokError:
@@ -138,7 +170,7 @@ class Client:
             key = "from environment" if find_api_key() else "missing"
         return (
             f"Client(base_url={base}, api_key={key}, timeout_s={self.timeout_s}, "
-            f"max_retries={self.max_retries})"
+            f"max_retries={self.max_retries}, max_retry_after_s={self.max_retry_after_s:g})"
         )
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -180,22 +212,6 @@ class Client:
             )
         return call
 
-    def _retry_or_raise(self, call: Call, error: GrokError, retries: int) -> float:
-        delay = retry_delay(error, retries, self.max_retries, self._rng)
-        if delay is None:
-            if retries and hasattr(error, "add_note"):
-                error.add_note(
-                    f"grok_nb gave up after {retries} retr{'y' if retries == 1 else 'ies'}"
-                )
-            error.retries = retries  # type: ignore[attr-defined]
-            raise error
-        what = f"HTTP {error.status_code}" if hasattr(error, "status_code") else str(error)
-        logger.info(
-            "%s from %s; retry %d of %d in %.2f s", what, call.host, retries + 1,
-            self.max_retries, delay,
-        )  # fmt: skip
-        return delay
-
     # -- sync --------------------------------------------------------------------------
 
     def chat(
@@ -204,18 +220,12 @@ class Client:
         """Send a chat request (streams when ``body["stream"]``); ``on_delta`` gets each
         piece of answer text as it arrives."""
         call = self._start(CHAT_PATH, body, schema)
-        retries = 0
-        while True:
-            try:
-                if body.get("stream"):
-                    return self._stream_once(call, on_delta)
-                return self._post_once(call)
-            except GrokError as error:
-                if isinstance(error, StructuredOutputError):
-                    raise
-                delay = self._retry_or_raise(call, error, retries)
-            retries += 1
-            self._sleep(delay)
+        if body.get("stream"):
+            return run(lambda: self._stream_once(call, on_delta), *self._retry(call))
+        return run(lambda: self._post_once(call), *self._retry(call))
+
+    def _retry(self, call: Call) -> tuple[RetryPolicy, Callable[[float], Any], str]:
+        return self.retry_policy, self._sleep, call.host
 
     # The error is raised after the ``except`` block ends, so neither the low-level
     # exception nor raw response bytes linger in the frame's locals: a verbose
@@ -278,8 +288,8 @@ class Client:
         import httpx
 
         call = self._start(path)
-        retries = 0
-        while True:
+
+        def once() -> Any:
             try:
                 response = self._sync_http().get(
                     call.url, headers=call.headers, timeout=self._timeout()
@@ -288,12 +298,10 @@ class Client:
                     raise call.status_error(response)
                 return call.json(response)
             except (httpx.TransportError, StreamBroken) as exc:
-                error: GrokError = call.transport_error(exc, StreamState())
-            except GrokError as exc:
-                error = exc
-            delay = self._retry_or_raise(call, error, retries)
-            retries += 1
-            self._sleep(delay)
+                error = call.transport_error(exc, StreamState())
+            raise error
+
+        return run(once, *self._retry(call))
 
     def models(self) -> list[str]:
         """Model ids from ``GET /models``."""
@@ -330,18 +338,12 @@ class Client:
     ) -> Answer:
         """``chat`` for ``await``; cancellation behaves like a kernel interrupt."""
         call = self._start(CHAT_PATH, body, schema)
-        retries = 0
-        while True:
-            try:
-                if body.get("stream"):
-                    return await self._astream_once(call, on_delta)
-                return await self._apost_once(call)
-            except GrokError as error:
-                if isinstance(error, StructuredOutputError):
-                    raise
-                delay = self._retry_or_raise(call, error, retries)
-            retries += 1
-            await self._asleep(delay)
+        if body.get("stream"):
+            return await arun(lambda: self._astream_once(call, on_delta), *self._aretry(call))
+        return await arun(lambda: self._apost_once(call), *self._aretry(call))
+
+    def _aretry(self, call: Call) -> tuple[RetryPolicy, Callable[[float], Awaitable[Any]], str]:
+        return self.retry_policy, self._asleep, call.host
 
     async def _apost_once(self, call: Call) -> Answer:
         import httpx
@@ -403,8 +405,8 @@ class Client:
         import httpx
 
         call = self._start(path)
-        retries = 0
-        while True:
+
+        async def once() -> Any:
             try:
                 response = await self._async_http().get(
                     call.url, headers=call.headers, timeout=self._timeout()
@@ -413,12 +415,10 @@ class Client:
                     raise call.status_error(response)
                 return call.json(response)
             except (httpx.TransportError, StreamBroken) as exc:
-                error: GrokError = call.transport_error(exc, StreamState())
-            except GrokError as exc:
-                error = exc
-            delay = self._retry_or_raise(call, error, retries)
-            retries += 1
-            await self._asleep(delay)
+                error = call.transport_error(exc, StreamState())
+            raise error
+
+        return await arun(once, *self._aretry(call))
 
     async def amodels(self) -> list[str]:
         data = await self._aget_json("/models")

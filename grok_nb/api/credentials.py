@@ -6,40 +6,54 @@ an explicit argument, then the environment, then a ``.env`` file in the current
 working directory (read with python-dotenv, never copied into ``os.environ``).
 
 The key is wrapped in ``Secret`` wherever it is stored, so a stray ``repr`` or
-``vars(client)`` in a notebook cell shows ``Secret('***')``; ``redact`` scrubs
-it (and anything shaped like an xAI key) from text before it is shown or raised.
+``vars(client)`` in a notebook cell shows ``Secret('***')``; ``grok_nb.redact``
+scrubs it (and anything shaped like an xAI key) from text before it is shown or raised.
+
+A key is checked before it is used: surrounding whitespace (the newline of a key file)
+is dropped, and a key with other characters an HTTP header cannot carry (a curly quote
+pasted from a document) is refused with ``KeyFormatError``, which names the character
+and never the key. A base URL carrying ``user:password@`` is refused (``ConfigError``,
+password hidden): grok_nb authenticates with the API key only, never with Basic auth.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+import unicodedata
 from pathlib import Path
 
 from grok_nb.errors import ConfigError, MissingKeyError
+from grok_nb.redact import API_KEY_ENV, redact, redact_obj
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "ENV_BASE_URL",
     "ENV_KEY",
+    "KeyFormatError",
     "Secret",
+    "base_url_problem",
     "find_api_key",
-    "redact",
+    "hide_userinfo",
+    "key_problem",
+    "redact",  # re-exported from grok_nb.redact, the one scrubber
     "redact_obj",
     "require_api_key",
     "resolve_base_url",
 ]
 
-ENV_KEY = "XAI_API_KEY"
+ENV_KEY = API_KEY_ENV
 ENV_BASE_URL = "XAI_BASE_URL"
 DEFAULT_BASE_URL = "https://api.x.ai/v1"
 MASK = "***"
 
-# xAI keys look like "xai-" followed by a long token; anything of that shape is
-# scrubbed even when it is not the key in use (a key pasted into a prompt, an
-# echo in a proxy's error message).
-_KEY_SHAPE = re.compile(r"xai-[A-Za-z0-9_\-]{16,}")
+
+class KeyFormatError(MissingKeyError, ConfigError):
+    """The configured API key has characters an HTTP header cannot carry.
+
+    A ``MissingKeyError`` (there is no usable key) and a ``ConfigError``. The message
+    names where the key came from and the offending character, never the key.
+    """
 
 
 class Secret:
@@ -87,20 +101,49 @@ def _lookup(name: str, cwd: Path | None = None) -> tuple[str | None, str]:
     return None, ""
 
 
-def find_api_key(explicit: str | Secret | None = None, *, cwd: Path | None = None) -> str | None:
-    """The key to use now, or ``None`` when none is configured."""
+def _find(explicit: str | Secret | None, cwd: Path | None) -> tuple[str | None, str]:
     if isinstance(explicit, Secret):
-        return explicit.get()
-    if explicit:
-        return explicit
-    return _lookup(ENV_KEY, cwd)[0]
+        explicit = explicit.get()
+    if explicit and explicit.strip():
+        return explicit.strip(), "the api_key argument"
+    return _lookup(ENV_KEY, cwd)
+
+
+def find_api_key(explicit: str | Secret | None = None, *, cwd: Path | None = None) -> str | None:
+    """The key to use now (surrounding whitespace dropped), or ``None`` when none is set."""
+    return _find(explicit, cwd)[0]
+
+
+def key_problem(key: str, where: str) -> str | None:
+    """Why an HTTP header cannot carry ``key`` (never quoting it), or ``None``."""
+    for position, char in enumerate(key, 1):
+        if "!" <= char <= "~":
+            continue
+        name = unicodedata.name(char, "")
+        what = f"U+{ord(char):04X}" + (f" {name}" if name else "")
+        if not char.isascii():
+            why = "a non-ASCII character"
+            hint = " (a curly quote or dash pasted from a document or chat?)"
+        else:
+            why, hint = "whitespace or a control character", ""
+        return (
+            f"the API key from {where} holds {why} at position {position} of {len(key)}: "
+            f"{what}{hint}. An API key is plain ASCII letters, digits and dashes; copy it "
+            f"again from https://console.x.ai into {ENV_KEY}"
+        )
+    return None
 
 
 def require_api_key(explicit: str | Secret | None = None, *, cwd: Path | None = None) -> str:
-    """The key to use now; ``MissingKeyError`` saying how to set one otherwise."""
-    key = find_api_key(explicit, cwd=cwd)
+    """The key to use now, checked; ``MissingKeyError`` saying how to set one otherwise."""
+    key, where = _find(explicit, cwd)
     if key:
-        return key
+        problem = key_problem(key, where)
+        if problem is None:
+            return key
+        # raised from a frame that no longer holds the key (verbose tracebacks show locals)
+        key = explicit = None
+        raise KeyFormatError(problem)
     raise MissingKeyError(
         "no xAI API key found. Set one with `export XAI_API_KEY=xai-...` before starting "
         "Jupyter, `%env XAI_API_KEY=xai-...` in the notebook, or a line "
@@ -111,38 +154,42 @@ def require_api_key(explicit: str | Secret | None = None, *, cwd: Path | None = 
     )
 
 
+# scheme://userinfo@ : everything between the scheme and the last "@" before any
+# query or fragment is treated as credentials (and hidden), even when malformed.
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://)([^?#]*)@")
+
+
+def hide_userinfo(url: str) -> str:
+    """``url`` with any ``user:password@`` part shown as ``***@``."""
+    return _USERINFO.sub(lambda m: m.group(1) + "***@", url, count=1)
+
+
+def base_url_problem(url: str, where: str = "base_url") -> str | None:
+    """Why ``url`` cannot be the API base URL (never showing a password), or ``None``."""
+    if _USERINFO.match(url):
+        return (
+            f"{where} is {hide_userinfo(url)!r}: it holds a user name or password before "
+            "'@'. grok_nb authenticates with XAI_API_KEY only and never sends credentials "
+            "in the URL; remove the 'user:password@' part"
+        )
+    if not re.match(r"^https?://[^/\s]+", url):
+        return f"{where} is {redact(url)!r}; it must be an http(s) URL such as {DEFAULT_BASE_URL!r}"
+    return None
+
+
 def resolve_base_url(explicit: str | None = None, *, cwd: Path | None = None) -> str:
-    """The API base URL to use now (no trailing slash)."""
+    """The API base URL to use now (no trailing slash).
+
+    A URL with ``user:password@`` is refused: the password would be sent as HTTP Basic
+    auth to a host that wants the API key, and would show in errors and logs.
+    """
     if explicit:
         url, where = explicit.strip(), "base_url"
     else:
         found, where = _lookup(ENV_BASE_URL, cwd)
         url = found or DEFAULT_BASE_URL
-    if not re.match(r"^https?://[^/\s]+", url):
-        raise ConfigError(
-            f"{where or 'base URL'} is {url!r}; it must be an http(s) URL such as "
-            f"{DEFAULT_BASE_URL!r}"
-        )
+    problem = base_url_problem(url, where or "base URL")
+    if problem is not None:
+        url = explicit = found = ""  # not left in this frame's locals for tracebacks
+        raise ConfigError(problem)
     return url.rstrip("/")
-
-
-def redact(text: str, secrets: Iterable[str | Secret | None] = ()) -> str:
-    """``text`` with every given secret, and anything shaped like an xAI key, masked."""
-    for s in secrets:
-        value = s.get() if isinstance(s, Secret) else s
-        # short values are not keys (a test's "sim"); masking them would mangle text
-        if value and len(value) >= 8:
-            text = text.replace(value, MASK)
-    return _KEY_SHAPE.sub("xai-" + MASK, text)
-
-
-def redact_obj(obj: object, secrets: Iterable[str | Secret | None] = ()) -> object:
-    """A copy of a JSON-like value with every string passed through ``redact``."""
-    secrets = tuple(secrets)
-    if isinstance(obj, str):
-        return redact(obj, secrets)
-    if isinstance(obj, dict):
-        return {k: redact_obj(v, secrets) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [redact_obj(v, secrets) for v in obj]
-    return obj

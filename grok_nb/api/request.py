@@ -13,10 +13,11 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from grok_nb.errors import ConfigError, StructuredOutputError
+from grok_nb.redact import configured_secrets, redact_obj
 from grok_nb.tiling import DETAILS
 
 __all__ = [
@@ -271,21 +272,31 @@ def _short_url(url: str, max_url_chars: int) -> str:
     return f"{head}{b64[:keep]}…({shown} bytes)"
 
 
-def redact_request(body: dict[str, Any], *, max_url_chars: int = 64) -> dict[str, Any]:
-    """A copy of ``body`` fit to show or store: data URLs shortened, no credentials."""
+def redact_request(
+    body: dict[str, Any], *, max_url_chars: int = 64, secrets: Iterable[Any] = ()
+) -> dict[str, Any]:
+    """A copy of ``body`` fit to show or store: data URLs shortened, no credentials.
+
+    Every string and object key is scrubbed (``grok_nb.redact``) of ``secrets``, the
+    configured key and anything shaped like an xAI key (a key pasted into a prompt),
+    before any text is shortened, so no cut can leave a key's first characters.
+    """
+    values = configured_secrets(secrets)
 
     def walk(node: Any, key: str = "") -> Any:
         if isinstance(node, dict):
             return {
                 k: walk(v, k)
                 for k, v in node.items()
-                if k.lower() not in ("api_key", "authorization")
+                if str(k).lower() not in ("api_key", "authorization")
             }
         if isinstance(node, list):
             return [walk(v) for v in node]
         if key == "url" and isinstance(node, str):
-            return _short_url(node, max_url_chars)
+            if _DATA_URL.match(node):  # base64 holds no key: shorten first, cheaply
+                return redact_obj(_short_url(node, max_url_chars), values)
+            return _short_url(redact_obj(node, values), max_url_chars)
         return node
 
-    result: dict[str, Any] = walk(body)
+    result: dict[str, Any] = redact_obj(walk(body), values)
     return result

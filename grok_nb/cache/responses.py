@@ -7,9 +7,11 @@ the base URL is part of the key so simulator answers are never served as real on
 The file itself (sharing between kernels, setting a broken file aside) is
 ``cache_db.py``: no cache failure ever fails the call, it only warns.
 
-The API key is never stored: every string of a record, and the model and base URL, is
-scrubbed of the key (from ``XAI_API_KEY`` in the environment or a ``.env`` file), of
-anything shaped like an xAI key, and of any ``secrets`` passed in, before it is written.
+The API key is never stored: every string of a record (object keys included), and the
+model and base URL, is scrubbed of the key (from ``XAI_API_KEY`` in the environment or a
+``.env`` file), of anything shaped like an xAI key, and of any ``secrets`` passed in,
+before it is written (``grok_nb.redact``, the one scrubber). Where the file lives by
+default is ``paths.py``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import sqlite3
 import time
 import warnings
@@ -28,11 +29,16 @@ from typing import Any
 
 from grok_nb.cache.db import BUSY_TIMEOUT_S, GrokCacheWarning, Schema, SharedDB
 from grok_nb.cache.keys import canonical_request, normalise_base_url, request_key
+from grok_nb.cache.paths import CACHE_DIR_ENV, default_cache_path
 from grok_nb.errors import ConfigError
 from grok_nb.pricing import format_usd
+from grok_nb.redact import MASK, MIN_SECRET_LEN, configured_secrets, redact, redact_obj
 
 __all__ = [
+    "CACHE_DIR_ENV",
     "CACHE_MODES",
+    "MIN_SECRET_LEN",
+    "REDACTED",
     "CacheEntry",
     "CacheStats",
     "GrokCacheWarning",
@@ -45,18 +51,11 @@ __all__ = [
 ]
 
 CACHE_MODES = ("use", "refresh", "off", "replay")
-CACHE_FILENAME = "responses.sqlite3"
-CACHE_DIR_ENV = "GROK_NB_CACHE_DIR"
-API_KEY_ENV = "XAI_API_KEY"
 
 # Answers that stopped early are not the answer to the request; never serve them again.
 UNCACHEABLE_FINISH = frozenset({"incomplete", "interrupted", "error", "cancelled"})
 
-REDACTED = "[redacted]"
-# Shorter strings cannot be real API keys, and scrubbing them would mangle answers.
-MIN_SECRET_LEN = 8
-# Anything shaped like an xAI key is scrubbed too, even if it is not the key in use.
-_KEY_SHAPE = re.compile(r"xai-[A-Za-z0-9_\-]{16,}")
+REDACTED = MASK  # what a scrubbed secret reads as in a stored record
 
 # Bump the version whenever the table changes; a file with another version is set aside.
 SCHEMA = Schema(
@@ -86,16 +85,6 @@ def check_mode(mode: str) -> str:
     return mode
 
 
-def default_cache_path() -> Path:
-    """``$GROK_NB_CACHE_DIR/responses.sqlite3``, else under the user cache directory."""
-    override = os.environ.get(CACHE_DIR_ENV)
-    if override:
-        return Path(override).expanduser() / CACHE_FILENAME
-    import platformdirs  # only needed when no path is configured
-
-    return Path(platformdirs.user_cache_dir("grok_nb")) / CACHE_FILENAME
-
-
 def cacheable(record: Any) -> bool:
     """True for a finished answer; False for errors and answers cut short."""
     if not isinstance(record, Mapping) or record.get("error"):
@@ -106,50 +95,8 @@ def cacheable(record: Any) -> bool:
 # --------------------------------------------------------------------------- secrets
 
 
-def _secret_value(secret: Any) -> str | None:
-    # accepts plain strings and wrappers with a .get() (the client's Secret)
-    getter = getattr(secret, "get", None)
-    value = secret if isinstance(secret, str) or not callable(getter) else getter()
-    return value.strip() if isinstance(value, str) else None
-
-
-def _dotenv_key() -> str | None:
-    path = Path.cwd() / ".env"
-    if not path.is_file():
-        return None
-    from dotenv import dotenv_values  # only when a .env file exists
-
-    with contextlib.suppress(Exception):  # an unreadable .env holds no key we could leak
-        return dotenv_values(path).get(API_KEY_ENV)
-    return None
-
-
-def _secrets(extra: Iterable[Any]) -> tuple[str, ...]:
-    candidates = [os.environ.get(API_KEY_ENV), _dotenv_key(), *extra]
-    found = {v for v in map(_secret_value, candidates) if v and len(v) >= MIN_SECRET_LEN}
-    # longest first, so a key that contains another key is scrubbed whole
-    return tuple(sorted(found, key=len, reverse=True))
-
-
-def _scrub_text(text: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-    return _KEY_SHAPE.sub(REDACTED, text) if "xai-" in text else text
-
-
-def _scrub(value: Any, secrets: tuple[str, ...]) -> Any:
-    if isinstance(value, str):
-        return _scrub_text(value, secrets)
-    if isinstance(value, Mapping):
-        return {_scrub_text(str(k), secrets): _scrub(v, secrets) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_scrub(v, secrets) for v in value]
-    return value
-
-
 def _dump_record(record: Mapping[str, Any], secrets: tuple[str, ...]) -> str:
-    text = json.dumps(_scrub(record, secrets), ensure_ascii=False, sort_keys=True)
+    text = json.dumps(redact_obj(record, secrets), ensure_ascii=False, sort_keys=True)
     # A secret with characters JSON escapes would survive the walk above in escaped form.
     for secret in secrets:
         escaped = json.dumps(secret, ensure_ascii=False)[1:-1]
@@ -291,7 +238,7 @@ class ResponseCache:
         """
         if not cacheable(record):
             return False
-        found = _secrets((*self._secrets, *secrets))
+        found = configured_secrets((*self._secrets, *secrets))
         try:
             text = _dump_record(record, found)
         except (TypeError, ValueError) as exc:
@@ -301,8 +248,8 @@ class ResponseCache:
                 stacklevel=2,
             )
             return False
-        base = _scrub_text(normalise_base_url(base_url), found)
-        row = (key, text, base, _scrub_text(str(model), found), time.time(), _cost(record))
+        base = redact(normalise_base_url(base_url), found)
+        row = (key, text, base, redact(str(model), found), time.time(), _cost(record))
 
         def op(conn: sqlite3.Connection) -> bool:
             conn.execute(

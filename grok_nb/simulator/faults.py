@@ -13,12 +13,15 @@ its path (or for any path). Kinds:
 - ``"truncate"``: end the stream cleanly after ``after_chunks`` pieces, with no
   finish reason and no ``[DONE]``;
 - ``"malformed"``: send a stream event that is not valid JSON after
-  ``after_chunks`` pieces;
-- ``"error_event"``: send an ``{"error": ...}`` event mid-stream.
+  ``after_chunks`` pieces (a non-streamed answer: a body that is not JSON); with
+  ``message``, that event's data (one line) or that body is ``message`` verbatim;
+- ``"error_event"``: send an ``{"error": ...}`` event mid-stream; with
+  ``shape="text"`` a named SSE ``event: error`` whose data is ``message`` verbatim.
 
 ``shape`` picks the error body form: ``"xai"`` (``{"code", "error"}``),
-``"openai"`` (``{"error": {"message"}}``), ``"string"`` (a bare JSON string) or
-``"text"`` (plain text).
+``"openai"`` (``{"error": {"message"}}``), ``"string"`` (a bare JSON string),
+``"text"`` (plain text) or ``"raw"`` (``message`` verbatim as the JSON body, to script
+any body at all, e.g. odd object keys).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ __all__ = ["ERROR_SHAPES", "FAULT_KINDS", "Fault", "FaultQueue", "error_body"]
 FAULT_KINDS = (
     "credits", "bad_key", "stall", "reset", "truncate", "malformed", "error_event",
 )  # fmt: skip
-ERROR_SHAPES = ("xai", "openai", "string", "text")
+ERROR_SHAPES = ("xai", "openai", "string", "text", "raw")
 
 _CODES = {
     400: "Client specified an invalid argument",
@@ -57,6 +60,7 @@ CREDITS_MESSAGE = (
     "limit. To continue making API requests, please purchase more credits or raise your "
     "spending limit."
 )
+_BROKEN_JSON = '{"id": "broken", "choices": ['
 BAD_KEY_MESSAGE = (
     "Incorrect API key provided: ***. You can obtain an API key from https://console.x.ai."
 )
@@ -110,6 +114,23 @@ class Fault:
                 raise ConfigError(f"unknown fault option {name!r} in {spec!r}")
         return cls(kind.strip(), **options)
 
+    def malformed_body(self) -> bytes:
+        """A non-streamed "malformed" answer body: ``message``, else cut-off JSON."""
+        return (self.message or _BROKEN_JSON).encode()
+
+    def malformed_event(self) -> bytes:
+        """A "malformed" stream event: ``message`` as its data, else cut-off JSON."""
+        return f"data: {self.message or _BROKEN_JSON}\n\n".encode()
+
+    def error_event(self) -> bytes:
+        """The "error_event" stream event: JSON ``{"error": ...}``, or with
+        ``shape="text"`` a named ``event: error`` carrying ``message`` as sent."""
+        message = self.message or "simulated mid-stream error"
+        if self.shape == "text":
+            return f"event: error\ndata: {message}\n\n".encode()
+        event = json.dumps({"error": {"message": message, "code": "internal"}})
+        return f"data: {event}\n\n".encode()
+
     def error_message(self) -> str:
         if self.message:
             return self.message
@@ -124,6 +145,8 @@ def error_body(status: int, message: str, shape: str = "xai") -> tuple[bytes, st
     """(body, content type) of an error response in one of the shapes xAI is seen using."""
     if shape == "text":
         return message.encode(), "text/plain; charset=utf-8"
+    if shape == "raw":
+        return message.encode(), "application/json"
     if shape == "string":
         obj: Any = message
     elif shape == "openai":

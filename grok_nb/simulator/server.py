@@ -211,7 +211,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._drop_connection()  # no response at all
                 return
             if fault is not None and fault.kind == "malformed":
-                self._send(200, b'{"id": "broken", "choices": [', "application/json", {})
+                self._send(200, fault.malformed_body(), "application/json", {})
                 return
             self._json(200, reply.completion(sim.usage_mode))
             return
@@ -238,11 +238,9 @@ class _Handler(BaseHTTPRequestHandler):
                 if fault.kind == "truncate":
                     break
                 if fault.kind == "malformed":
-                    self._write_chunk(b'data: {"id": "broken", "choices": [\n\n')
+                    self._write_chunk(fault.malformed_event())
                 elif fault.kind == "error_event":
-                    message = fault.message or "simulated mid-stream error"
-                    event = json.dumps({"error": {"message": message, "code": "internal"}})
-                    self._write_chunk(f"data: {event}\n\n".encode())
+                    self._write_chunk(fault.error_event())
                 elif fault.kind == "stall":
                     self._wait(sim, fault.stall_s)
             self._write_chunk(f"data: {payload}\n\n".encode())
