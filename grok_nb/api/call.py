@@ -15,12 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 from grok_nb._version import __version__
 from grok_nb.answer import Answer, cost_from_usage
+from grok_nb.api import reply
 from grok_nb.api.credentials import Secret, redact
 from grok_nb.api.error_map import error_for_status
 from grok_nb.api.request import parse_structured, redact_request
 from grok_nb.api.sse import SSEEvent
 from grok_nb.api.stream import StreamBroken, StreamState
-from grok_nb.errors import APIConnectionError, APITimeoutError, GrokError, StructuredOutputError
+from grok_nb.errors import (
+    APIConnectionError,
+    APIResponseError,
+    APITimeoutError,
+    GrokError,
+    StructuredOutputError,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -87,6 +94,8 @@ class Call:
     def transport_error(self, exc: Exception, state: StreamState) -> GrokError:
         import httpx
 
+        if isinstance(exc, (reply.MalformedReply, httpx.DecodingError)):
+            return self.reply_error(exc, state)
         timeout = isinstance(exc, httpx.TimeoutException)
         if timeout:
             reason = f"no data for {self.timeout_s:g} s ({type(exc).__name__})"
@@ -109,6 +118,31 @@ class Call:
         error.after_first_token = state.delivered  # type: ignore[attr-defined]
         return error
 
+    def reply_error(self, exc: Exception, state: StreamState) -> APIResponseError:
+        """A reply that arrived but is not what xAI's API sends: never retried (the
+        request was served, and likely billed), the partial answer kept."""
+        path = self.url.split("/", 3)[3] if self.url.count("/") >= 3 else ""
+        if isinstance(exc, reply.MalformedReply):
+            what = str(exc)
+            json_path: str | None = exc.json_path
+            expected: str | None = exc.expected
+        else:  # httpx.DecodingError: the Content-Encoding does not match the bytes
+            what = f"its body could not be decoded ({exc or type(exc).__name__})"
+            json_path = expected = None
+        answer = self.finish(state, "incomplete")
+        message = f"the reply from {self.host} to /{path} is not what xAI's API sends: {what}"
+        if state.delivered:
+            message += (
+                f". {len(answer.text)} characters of the answer arrived before it; the "
+                "partial answer is on this error's .answer"
+            )
+        error = APIResponseError(
+            redact(message, (self.secret,)), json_path=json_path, expected=expected,
+            request_id=self.request_id, answer=answer,
+        )  # fmt: skip
+        error.after_first_token = state.delivered  # type: ignore[attr-defined]
+        return error
+
     def event(self, state: StreamState, event: SSEEvent, on_delta: OnDelta | None) -> None:
         if state.done:
             return  # anything after [DONE] is ignored; the body is drained to reuse the socket
@@ -124,8 +158,6 @@ class Call:
 
     def whole(self, state: StreamState, completion: Any, on_delta: OnDelta | None) -> None:
         """A complete ``chat.completion`` where a stream was expected."""
-        if not isinstance(completion, dict):
-            raise StreamBroken(f"the server sent JSON that is not a completion: {completion!r:.80}")
         state.add_completion(completion)
         if state.text:
             self.first_token = time.perf_counter()
@@ -169,10 +201,8 @@ class Call:
         return answer
 
     def json(self, response: httpx.Response) -> Any:
-        try:
-            return response.json()
-        except ValueError:
-            raise StreamBroken(
-                f"the server answered HTTP {response.status_code} with something that is not "
-                f"JSON: {response.text[:80]!r}"
-            ) from None
+        """The parsed body; a listing is checked here, a completion by ``StreamState``."""
+        what = f"the server answered HTTP {response.status_code} with something"
+        data = reply.parse(response.text, what)
+        kind = reply.kind_for_url(self.url)
+        return data if kind is None else reply.check(kind, data)
