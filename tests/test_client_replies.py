@@ -132,12 +132,18 @@ def test_a_malformed_listing_is_an_api_response_error(sim, kind, path, use_async
     sleeps = Sleeps()
     client = _client(sim, sleeps)
 
+    async def acall():
+        try:
+            if path == "/models":
+                return await client.amodels()
+            return await client.alanguage_models(refresh=True)
+        finally:
+            await client.aclose()  # each asyncio.run has its own loop and connections
+
     def call():
-        if path == "/models":
-            return asyncio.run(client.amodels()) if use_async else client.models()
         if use_async:
-            return asyncio.run(client.alanguage_models(refresh=True))
-        return client.language_models(refresh=True)
+            return asyncio.run(acall())
+        return client.models() if path == "/models" else client.language_models(refresh=True)
 
     with pytest.raises(APIResponseError, match=LISTING_FAULTS[kind]) as info:
         call()
