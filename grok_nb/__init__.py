@@ -13,6 +13,7 @@ from grok_nb._version import __version__
 from grok_nb.errors import (
     APIConnectionError,
     APIError,
+    APIResponseError,
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
@@ -52,6 +53,7 @@ _SUBMODULES = ("simulator",)
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIResponseError",
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",

@@ -12,6 +12,7 @@ from typing import Any
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIResponseError",
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
@@ -95,6 +96,33 @@ class APIConnectionError(GrokError):
 
 class APITimeoutError(APIConnectionError):
     """The server did not answer within the timeout."""
+
+
+class APIResponseError(GrokError):
+    """The server answered, but the reply is not what xAI's API sends.
+
+    A field of the wrong type (``json_path`` names it, ``expected`` what the API
+    documents), JSON nested too deeply to read, or a body its ``Content-Encoding``
+    does not decode. Not retried: the request was served. ``answer`` holds what
+    arrived before (``finish_reason == "incomplete"``); ``request_id`` is the
+    server's, for a report.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        json_path: str | None = None,
+        expected: str | None = None,
+        request_id: str | None = None,
+        answer: Any = None,
+    ) -> None:
+        self.json_path = json_path
+        self.expected = expected
+        self.request_id = request_id
+        self.answer = answer
+        suffix = f" (request id {request_id})" if request_id else ""
+        super().__init__(f"{message}{suffix}")
 
 
 class APIError(GrokError):

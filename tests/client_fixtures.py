@@ -79,18 +79,14 @@ def sim_fixture() -> Iterator[simulator.Simulator]:
         yield s
 
 
+OPENAPI_SUBSET = Path(__file__).with_name("data") / "xai-openapi-subset.json"
+
+
 def find_openapi() -> Path:
-    """xAI's OpenAPI document: <repo>/../shared/xai-openapi.json, found by walking up."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent / "shared" / "xai-openapi.json"
-        if candidate.is_file():
-            return candidate
-    raise AssertionError(
-        "shared/xai-openapi.json was not found in any parent folder of "
-        f"{here.parent}; the repository must be checked out next to the shared/ folder "
-        "that holds xAI's OpenAPI document"
-    )
+    """The vendored part of xAI's OpenAPI document (see tests/data/README.md)."""
+    if not OPENAPI_SUBSET.is_file():
+        raise AssertionError(f"{OPENAPI_SUBSET.name} is missing from tests/data/")
+    return OPENAPI_SUBSET
 
 
 def openapi_validator(component: str, *, strict: bool = False) -> Any:

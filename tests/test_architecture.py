@@ -20,14 +20,20 @@ MAX_LINES = 500
 
 # Lowest first. A module may import modules of its own layer or of layers below.
 LAYERS: list[tuple[str, ...]] = [
-    ("grok_nb._version", "grok_nb.errors"),
+    ("grok_nb._version", "grok_nb.errors", "grok_nb.redact"),
     ("grok_nb.pricing",),
     ("grok_nb.render",),  # draws values from their plain attributes: imports no value module
     ("grok_nb.tiling",),
     ("grok_nb.settings", "grok_nb.answer"),
     ("grok_nb.cache.paths",),
     ("grok_nb.images", "grok_nb.cache", "grok_nb.api", "grok_nb.simulator"),
-    ("grok_nb.rules", "grok_nb.ledger", "grok_nb.conversation", "grok_nb.estimate"),
+    (
+        "grok_nb.rules",
+        "grok_nb.ledger",
+        "grok_nb.conversation",
+        "grok_nb.estimate",
+        "grok_nb.budget",
+    ),
     ("grok_nb.preparing",),
     ("grok_nb.asking",),
     ("grok_nb.batch", "grok_nb.calibration"),

@@ -36,7 +36,7 @@ def test_check_names_the_setting_and_the_amounts() -> None:
     assert msg.startswith("the total $0.0125 is above max_batch_cost_usd=$0.01")
     assert f"by {format_usd(0.0025)}" in msg and "nothing was sent" in msg
     assert info.value.estimate_usd == 0.0125 and info.value.limit_usd == 0.01
-    with pytest.raises(BudgetExceeded, match=r"together \$0\.0150, above max_batch_cost_usd"):
+    with pytest.raises(BudgetExceeded, match=r"together \$0\.015, above max_batch_cost_usd"):
         check_batch_running(0.004, 0.006, 0.005, 0.01)
     check_batch_running(0.004, 0.006, 0.0, 0.01)
 

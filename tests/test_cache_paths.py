@@ -32,11 +32,11 @@ def test_prepared_store_sits_beside_its_cache(
     monkeypatch.setenv("GROK_NB_CACHE_DIR", str(tmp_path))
     assert paths.prepared_store_path() == tmp_path / "responses.prepared.sqlite3"
     assert paths.prepared_store_path(tmp_path / "x.sqlite3") == tmp_path / "x.prepared.sqlite3"
-    import grok_nb.asking as asking
+    import grok_nb.preparing as preparing
 
-    store = asking._prepared_store({"cache": "use", "cache_path": str(tmp_path / "y.sqlite3")})
+    store = preparing.prepared_store({"cache": "use", "cache_path": str(tmp_path / "y.sqlite3")})
     assert store is not None and Path(store.path) == tmp_path / "y.prepared.sqlite3"
-    assert asking._prepared_store({"cache": "off", "cache_path": None}) is None
+    assert preparing.prepared_store({"cache": "off", "cache_path": None}) is None
 
 
 def test_model_listing_cache_follows_grok_nb_cache_dir(

@@ -1,8 +1,9 @@
 """Our requests and the simulator's responses against xAI's published OpenAPI document.
 
-The document is found by walking up from this file to a folder holding
-shared/xai-openapi.json (the repository is checked out next to it); a missing
-document fails the tests rather than skipping them.
+The document is the vendored subset tests/data/xai-openapi-subset.json (source,
+date and how to regenerate it: tests/data/README.md), so a fresh clone needs
+nothing beside it. Set GROK_NB_FULL_OPENAPI to a full copy of xAI's document to
+also check that the subset is still what the script cuts from it.
 
 ``detail`` on image parts: the document's ``ImageUrl`` lists only ``url`` and
 ``file_id`` (without ``additionalProperties: false``, so the plain schema accepts
@@ -16,7 +17,10 @@ and pass once ``detail`` is removed.
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
+import os
+from pathlib import Path
 
 import httpx
 import pytest
@@ -92,7 +96,37 @@ def _leaves(validator, instance) -> list[tuple[str, str]]:
     return out
 
 
-def test_the_document_is_found_and_still_omits_detail():
+def _subset_script():
+    path = Path(__file__).with_name("data") / "make_openapi_subset.py"
+    spec = importlib.util.spec_from_file_location("make_openapi_subset", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_subset_is_closed_under_ref_and_regenerates_itself():
+    script = _subset_script()
+    doc = json.loads(find_openapi().read_text(encoding="utf-8"))
+    schemas = doc["components"]["schemas"]
+    assert script._refs(doc) <= set(schemas)  # every $ref resolves inside the file
+    meta = doc["info"]["x-grok-nb-subset"]
+    assert meta["taken"] == "2026-12-04" and "xAI" in meta["source"]
+    # a fixed point: nothing is missing and nothing unused is carried along
+    assert script.dump(script.build_subset(doc, meta)) == find_openapi().read_text("utf-8")
+
+
+def test_the_responses_api_schemas_are_vendored():
+    doc = json.loads(find_openapi().read_text(encoding="utf-8"))
+    post = doc["paths"]["/v1/responses"]["post"]
+    example = post["requestBody"]["content"]["application/json"]["example"]
+    assert _errors(openapi_validator("ModelRequest", strict=True), example) == []
+    reply = post["responses"]["200"]["content"]["application/json"]["example"]
+    assert _errors(openapi_validator("ModelUsage", strict=True), reply["usage"]) == []
+    assert {"ModelResponse", "ModelOutput", "OutputMessage"} <= set(doc["components"]["schemas"])
+
+
+def test_the_vendored_document_still_omits_detail():
     doc = json.loads(find_openapi().read_text(encoding="utf-8"))
     image_url = doc["components"]["schemas"]["ImageUrl"]
     assert set(image_url["properties"]) == {"url", "file_id"}, (

@@ -15,12 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 from grok_nb._version import __version__
 from grok_nb.answer import Answer, cost_from_usage
+from grok_nb.api import reply
 from grok_nb.api.credentials import Secret
 from grok_nb.api.error_map import error_for_status
 from grok_nb.api.request import parse_structured, redact_request
 from grok_nb.api.sse import SSEEvent
 from grok_nb.api.stream import StreamBroken, StreamState
-from grok_nb.errors import APIConnectionError, APITimeoutError, GrokError, StructuredOutputError
+from grok_nb.errors import (
+    APIConnectionError,
+    APIResponseError,
+    APITimeoutError,
+    GrokError,
+    StructuredOutputError,
+)
 from grok_nb.redact import redact, redact_obj, redact_truncate
 
 if TYPE_CHECKING:
@@ -88,6 +95,8 @@ class Call:
     def transport_error(self, exc: Exception, state: StreamState) -> GrokError:
         import httpx
 
+        if isinstance(exc, (reply.MalformedReply, httpx.DecodingError)):
+            return self.reply_error(exc, state)
         timeout = isinstance(exc, httpx.TimeoutException)
         if timeout:
             reason = f"no data for {self.timeout_s:g} s ({type(exc).__name__})"
@@ -107,6 +116,31 @@ class Call:
         else:
             hint = "" if timeout else " (check the network and XAI_BASE_URL)"
             error = cls(f"could not get an answer from {self.host}: {reason}{hint}", answer=answer)
+        error.after_first_token = state.delivered  # type: ignore[attr-defined]
+        return error
+
+    def reply_error(self, exc: Exception, state: StreamState) -> APIResponseError:
+        """A reply that arrived but is not what xAI's API sends: never retried (the
+        request was served, and likely billed), the partial answer kept."""
+        path = self.url.split("/", 3)[3] if self.url.count("/") >= 3 else ""
+        if isinstance(exc, reply.MalformedReply):
+            what = str(exc)
+            json_path: str | None = exc.json_path
+            expected: str | None = exc.expected
+        else:  # httpx.DecodingError: the Content-Encoding does not match the bytes
+            what = f"its body could not be decoded ({exc or type(exc).__name__})"
+            json_path = expected = None
+        answer = self.finish(state, "incomplete")
+        message = f"the reply from {self.host} to /{path} is not what xAI's API sends: {what}"
+        if state.delivered:
+            message += (
+                f". {len(answer.text)} characters of the answer arrived before it; the "
+                "partial answer is on this error's .answer"
+            )
+        error = APIResponseError(
+            redact(message, (self.secret,)), json_path=json_path, expected=expected,
+            request_id=self.request_id, answer=answer,
+        )  # fmt: skip
         error.after_first_token = state.delivered  # type: ignore[attr-defined]
         return error
 
@@ -130,9 +164,6 @@ class Call:
 
     def whole(self, state: StreamState, completion: Any, on_delta: OnDelta | None) -> None:
         """A complete ``chat.completion`` where a stream was expected."""
-        if not isinstance(completion, dict):
-            shown = redact_truncate(repr(completion), 80, (self.secret,))
-            raise StreamBroken(f"the server sent JSON that is not a completion: {shown}")
         state.add_completion(completion)
         if state.text:
             self.first_token = time.perf_counter()
@@ -176,12 +207,9 @@ class Call:
         return answer
 
     def json(self, response: httpx.Response) -> Any:
-        """The body, parsed and redacted (an answer echoing the key never shows it)."""
-        try:
-            return redact_obj(response.json(), (self.secret,))
-        except ValueError:
-            shown = redact_truncate(response.text, 80, (self.secret,))
-            raise StreamBroken(
-                f"the server answered HTTP {response.status_code} with something that is not "
-                f"JSON: {shown!r}"
-            ) from None
+        """The parsed body, redacted (an answer echoing the key never shows it); a listing
+        is checked here, a completion by ``StreamState``."""
+        what = f"the server answered HTTP {response.status_code} with something"
+        data = reply.parse(response.text, what, (self.secret,))
+        kind = reply.kind_for_url(self.url)
+        return redact_obj(data if kind is None else reply.check(kind, data), (self.secret,))

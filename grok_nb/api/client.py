@@ -244,7 +244,7 @@ class Client:
                 raise call.status_error(response)
             state.add_completion(call.json(response))
             return call.finish(state, None)
-        except (httpx.TransportError, StreamBroken) as exc:
+        except (httpx.TransportError, httpx.DecodingError, StreamBroken) as exc:
             error = call.transport_error(exc, state)
         raise error
 
@@ -263,7 +263,7 @@ class Client:
                     raise call.status_error(response)
                 self._pump(response, call, state, on_delta)
             return call.end_of_stream(state)
-        except (httpx.TransportError, StreamBroken) as exc:
+        except (httpx.TransportError, httpx.DecodingError, StreamBroken) as exc:
             error = call.transport_error(exc, state)
         except KeyboardInterrupt as exc:
             exc.partial_answer = call.finish(state, "interrupted")  # type: ignore[attr-defined]
@@ -297,7 +297,7 @@ class Client:
                 if response.status_code >= 400:
                     raise call.status_error(response)
                 return call.json(response)
-            except (httpx.TransportError, StreamBroken) as exc:
+            except (httpx.TransportError, httpx.DecodingError, StreamBroken) as exc:
                 error = call.transport_error(exc, StreamState())
             raise error
 
@@ -359,7 +359,7 @@ class Client:
                 raise call.status_error(response)
             state.add_completion(call.json(response))
             return call.finish(state, None)
-        except (httpx.TransportError, StreamBroken) as exc:
+        except (httpx.TransportError, httpx.DecodingError, StreamBroken) as exc:
             error = call.transport_error(exc, state)
         raise error
 
@@ -380,7 +380,7 @@ class Client:
                     raise call.status_error(response)
                 await self._apump(response, call, state, on_delta)
             return call.end_of_stream(state)
-        except (httpx.TransportError, StreamBroken) as exc:
+        except (httpx.TransportError, httpx.DecodingError, StreamBroken) as exc:
             error = call.transport_error(exc, state)
         except (KeyboardInterrupt, asyncio.CancelledError) as exc:
             exc.partial_answer = call.finish(state, "interrupted")  # type: ignore[union-attr]
@@ -414,7 +414,7 @@ class Client:
                 if response.status_code >= 400:
                     raise call.status_error(response)
                 return call.json(response)
-            except (httpx.TransportError, StreamBroken) as exc:
+            except (httpx.TransportError, httpx.DecodingError, StreamBroken) as exc:
                 error = call.transport_error(exc, StreamState())
             raise error
 

@@ -8,25 +8,22 @@ benchmarked on its own.
 Usage may come on every chunk (cumulative, older xAI behaviour), only on a final
 chunk with ``choices: []`` (2026 behaviour with ``include_usage``), or not at
 all; the last non-null usage wins.
+
+Every chunk and completion is parsed and checked by ``grok_nb.api.reply`` before
+it is read, so the folding below can trust the types it finds.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from grok_nb.answer import Usage
+from grok_nb.api import reply
+from grok_nb.api.reply import StreamBroken
 
 __all__ = ["DONE", "StreamBroken", "StreamState"]
 
 DONE = "[DONE]"
-
-
-class StreamBroken(Exception):
-    """The stream carried something that is not a chunk (bad JSON, an error event).
-
-    Internal: the client turns it into an ``APIConnectionError`` with the partial answer.
-    """
 
 
 class StreamState:
@@ -73,23 +70,15 @@ class StreamState:
         if data == DONE:
             self.done = True
             return ""
-        try:
-            chunk = json.loads(data)
-        except json.JSONDecodeError as exc:
-            raise StreamBroken(
-                f"the server sent a malformed stream event ({exc.msg}): {data[:80]!r}"
-            ) from None
-        if not isinstance(chunk, dict):
-            raise StreamBroken(
-                f"the server sent a stream event that is not an object: {data[:80]!r}"
-            )
-        return self.add_chunk(chunk)
+        return self.add_chunk(reply.parse(data, "the server sent a malformed stream event"))
 
-    def add_chunk(self, chunk: dict[str, Any]) -> str:
-        if "error" in chunk and not chunk.get("choices"):
+    def add_chunk(self, chunk: Any, kind: str = "chunk") -> str:
+        """Fold one parsed chunk (``kind="completion"``: a whole completion) in."""
+        if isinstance(chunk, dict) and "error" in chunk and not chunk.get("choices"):
             err = chunk["error"]
             message = err.get("message", err) if isinstance(err, dict) else err
-            raise StreamBroken(f"the server reported an error mid-answer: {message}")
+            raise StreamBroken(f"the server reported an error mid-answer: {str(message)[:300]}")
+        reply.check(kind, chunk)
         if chunk.get("model"):
             self.model = chunk["model"]
         if chunk.get("id"):
@@ -113,7 +102,7 @@ class StreamState:
                 self.finish_reason = choice["finish_reason"]
         return new
 
-    def add_completion(self, body: dict[str, Any]) -> None:
+    def add_completion(self, body: Any) -> None:
         """A whole non-streamed ``chat.completion``."""
-        self.add_chunk(body)
+        self.add_chunk(body, "completion")
         self.done = True

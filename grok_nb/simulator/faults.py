@@ -18,6 +18,19 @@ its path (or for any path). Kinds:
 - ``"error_event"``: send an ``{"error": ...}`` event mid-stream; with
   ``shape="text"`` a named SSE ``event: error`` whose data is ``message`` verbatim.
 
+Replies that arrive but are not shaped as xAI documents (``RESHAPE_KINDS``): a
+non-streamed completion or a listing is rewritten whole, a stream has its chunk
+number ``after_chunks`` rewritten:
+
+- ``"content_list"``: message/delta ``content`` as a list of text parts;
+- ``"choices_dict"``: ``choices`` as an object keyed by index;
+- ``"usage_list"``: ``usage`` as a list of numbers;
+- ``"listing_dict"``: a listing's ``data`` / ``models`` as an object keyed by id;
+- ``"not_object"``: a JSON array instead of an object;
+- ``"deep_json"``: JSON nested ``DEEP_JSON_LEVELS`` deep (too deep for Python's parser);
+- ``"bad_gzip"``: ``Content-Encoding: gzip`` on bytes that are not gzip (in a stream,
+  the first ``after_chunks`` chunks are real gzip, then the bytes turn to garbage).
+
 ``shape`` picks the error body form: ``"xai"`` (``{"code", "error"}``),
 ``"openai"`` (``{"error": {"message"}}``), ``"string"`` (a bare JSON string),
 ``"text"`` (plain text) or ``"raw"`` (``message`` verbatim as the JSON body, to script
@@ -28,15 +41,29 @@ from __future__ import annotations
 
 import json
 import threading
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
 from grok_nb.errors import ConfigError
 
-__all__ = ["ERROR_SHAPES", "FAULT_KINDS", "Fault", "FaultQueue", "error_body"]
+__all__ = [
+    "DEEP_JSON_LEVELS", "ERROR_SHAPES", "FAULT_KINDS", "RESHAPE_KINDS", "Fault", "FaultQueue",
+    "GzipGarbage", "error_body",
+]  # fmt: skip
 
+RESHAPE_KINDS = (
+    "content_list", "choices_dict", "usage_list", "listing_dict", "not_object", "deep_json",
+    "bad_gzip",
+)  # fmt: skip
 FAULT_KINDS = (
     "credits", "bad_key", "stall", "reset", "truncate", "malformed", "error_event",
+    *RESHAPE_KINDS,
+)  # fmt: skip
+DEEP_JSON_LEVELS = 100_000
+# faults that break an answer: a listing has none, so they wait for a chat request
+_CHAT_ONLY = (
+    "reset", "truncate", "malformed", "error_event", "content_list", "choices_dict", "usage_list",
 )  # fmt: skip
 ERROR_SHAPES = ("xai", "openai", "string", "text", "raw")
 
@@ -85,7 +112,7 @@ class Fault:
             raise ConfigError(f"unknown fault {self.kind!r}: use an HTTP status 400-599 or {kinds}")
         if self.shape not in ERROR_SHAPES:
             raise ConfigError(f"unknown error shape {self.shape!r}: use {', '.join(ERROR_SHAPES)}")
-        if self.path is None and self.kind in ("reset", "truncate", "malformed", "error_event"):
+        if self.path is None and self.kind in _CHAT_ONLY:
             self.path = "/chat/completions"  # they break an answer; a listing has none
         if self.after_chunks is None:
             self.after_chunks = 0 if self.kind == "stall" else 2
@@ -131,6 +158,28 @@ class Fault:
         event = json.dumps({"error": {"message": message, "code": "internal"}})
         return f"data: {event}\n\n".encode()
 
+    def reply_body(self, obj: Any) -> tuple[bytes, dict[str, str]]:
+        """A whole JSON reply (completion or listing) as this fault sends it, with any
+        extra headers; unchanged JSON for faults that do not reshape replies."""
+        if self.kind == "bad_gzip":
+            return b"\x1f\x8b\x08\x00 these bytes are not gzip", {"Content-Encoding": "gzip"}
+        return self.reshape(json.dumps(obj)).encode(), {}
+
+    def reshape(self, text: str) -> str:
+        """One JSON text (a reply or a stream chunk) as this fault rewrites it."""
+        if self.kind == "deep_json":
+            return (
+                '{"id": "deep", "choices": ' + "[" * DEEP_JSON_LEVELS + "]" * DEEP_JSON_LEVELS + "}"
+            )
+        if self.kind == "not_object":
+            return json.dumps(["not", "an", "object"])
+        change = _RESHAPES.get(self.kind)
+        if change is None:
+            return text
+        obj = json.loads(text)
+        change(obj)
+        return json.dumps(obj)
+
     def error_message(self) -> str:
         if self.message:
             return self.message
@@ -139,6 +188,52 @@ class Fault:
         if self.kind == "bad_key":
             return BAD_KEY_MESSAGE
         return f"simulated HTTP {self.kind} (grok_nb simulator fault)"
+
+
+def _content_list(obj: dict[str, Any]) -> None:
+    for choice in obj.get("choices") or ():
+        for key in ("message", "delta"):
+            part = choice.get(key)
+            if isinstance(part, dict):
+                part["content"] = [{"type": "text", "text": part.get("content") or ""}]
+
+
+def _choices_dict(obj: dict[str, Any]) -> None:
+    obj["choices"] = {str(i): c for i, c in enumerate(obj.get("choices") or [{}])}
+
+
+def _usage_list(obj: dict[str, Any]) -> None:
+    usage = obj.get("usage") or {"prompt_tokens": 1, "completion_tokens": 1}
+    obj["usage"] = [v for v in usage.values() if isinstance(v, int)]
+
+
+def _listing_dict(obj: dict[str, Any]) -> None:
+    for key in ("data", "models"):
+        if isinstance(obj.get(key), list):
+            obj[key] = {m["id"]: m for m in obj[key]}
+
+
+_RESHAPES = {
+    "content_list": _content_list,
+    "choices_dict": _choices_dict,
+    "usage_list": _usage_list,
+    "listing_dict": _listing_dict,
+}
+
+
+class GzipGarbage:
+    """The body encoder of a streamed ``bad_gzip`` fault: real gzip for the first
+    ``good`` writes, then bytes no gzip decoder accepts."""
+
+    def __init__(self, good: int) -> None:
+        self._good = good
+        self._gzip = zlib.compressobj(wbits=16 + zlib.MAX_WBITS)
+
+    def encode(self, data: bytes) -> bytes:
+        if self._good <= 0:
+            return b"\xff\xfe these bytes are not gzip \x00"
+        self._good -= 1
+        return self._gzip.compress(data) + self._gzip.flush(zlib.Z_SYNC_FLUSH)
 
 
 def error_body(status: int, message: str, shape: str = "xai") -> tuple[bytes, str]:

@@ -18,7 +18,14 @@ from typing import Any
 
 from grok_nb.errors import ConfigError
 from grok_nb.simulator.catalog import language_models_payload, models_payload, resolve
-from grok_nb.simulator.faults import BAD_KEY_MESSAGE, Fault, FaultQueue, error_body
+from grok_nb.simulator.faults import (
+    BAD_KEY_MESSAGE,
+    RESHAPE_KINDS,
+    Fault,
+    FaultQueue,
+    GzipGarbage,
+    error_body,
+)
 from grok_nb.simulator.respond import USAGE_MODES, Reply, make_reply
 from grok_nb.simulator.validate import SimError, parse_chat
 from grok_nb.tiling import DEFAULT_RULE, get_rule
@@ -93,6 +100,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _json(self, status: int, obj: Any) -> None:
         self._send(status, json.dumps(obj).encode(), "application/json", {})
+
+    def _reply(self, obj: Any, fault: Fault | None) -> None:
+        """A 200 JSON reply, reshaped by a reply fault (``faults.RESHAPE_KINDS``)."""
+        if fault is None or fault.kind not in RESHAPE_KINDS:
+            self._json(200, obj)
+            return
+        body, extra = fault.reply_body(obj)
+        self._send(200, body, "application/json", extra)
 
     def _error(self, status: int, message: str, shape: str = "xai", extra: Any = None) -> None:
         body, ctype = error_body(status, message, shape)
@@ -182,10 +197,10 @@ class _Handler(BaseHTTPRequestHandler):
         return False
 
     def _models(self, sim: Simulator, path: str, raw: bytes, fault: Fault | None) -> None:
-        self._json(200, models_payload())
+        self._reply(models_payload(), fault)
 
     def _language_models(self, sim: Simulator, path: str, raw: bytes, fault: Fault | None) -> None:
-        self._json(200, language_models_payload())
+        self._reply(language_models_payload(), fault)
 
     def _one_model(self, sim: Simulator, path: str, raw: bytes, fault: Fault | None) -> None:
         model = resolve(path.rsplit("/", 1)[1])
@@ -213,7 +228,7 @@ class _Handler(BaseHTTPRequestHandler):
             if fault is not None and fault.kind == "malformed":
                 self._send(200, fault.malformed_body(), "application/json", {})
                 return
-            self._json(200, reply.completion(sim.usage_mode))
+            self._reply(reply.completion(sim.usage_mode), fault)
             return
         self._stream(sim, reply, fault)
 
@@ -223,6 +238,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("x-request-id", self._request_id)
+        gzip = None
+        if fault is not None and fault.kind == "bad_gzip":
+            gzip = GzipGarbage(fault.after_chunks or 0)
+            self.send_header("Content-Encoding", "gzip")
         self.end_headers()
         payloads = reply.stream_payloads(sim.usage_mode)
         delay = 1.0 / sim.tokens_per_s if sim.tokens_per_s else 0.0
@@ -243,7 +262,10 @@ class _Handler(BaseHTTPRequestHandler):
                     self._write_chunk(fault.error_event())
                 elif fault.kind == "stall":
                     self._wait(sim, fault.stall_s)
-            self._write_chunk(f"data: {payload}\n\n".encode())
+                elif fault.kind in RESHAPE_KINDS:
+                    payload = fault.reshape(payload)
+            data = f"data: {payload}\n\n".encode()
+            self._write_chunk(gzip.encode(data) if gzip is not None else data)
             if delay and n < len(reply.pieces):
                 time.sleep(delay)
         sim._record(self.command, self.path, 200)
