@@ -19,20 +19,16 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from grok_nb import budget
-from grok_nb.errors import (
-    ConfigError,
-    CreditsExhausted,
-    GrokError,
-    RateLimitError,
-)
-
-if TYPE_CHECKING:
-    from grok_nb.answer import Answer
-    from grok_nb.api.retry import RetryPolicy
-    from grok_nb.asking import CallPlan
+from grok_nb.answer import Answer
+from grok_nb.api.retry import RetryPolicy
+from grok_nb.asking import CallPlan, plan_call, resolve_options, response_cache, send_async
+from grok_nb.cache.responses import request_key
+from grok_nb.errors import ConfigError, CreditsExhausted, GrokError, RateLimitError
+from grok_nb.images import describe_source
+from grok_nb.pricing import format_usd
 
 __all__ = ["answers_to_frame", "ask_many", "ask_many_async"]
 
@@ -67,8 +63,6 @@ def _item(item: Any, prompt: str | None) -> tuple[Any, str]:
 
 
 def _failed(error: GrokError | BaseException, call: CallPlan | None, label: str) -> Answer:
-    from grok_nb.answer import Answer
-
     answer = Answer(text="", finish_reason="error", model=call.model if call else "")
     answer.error = error
     if call is not None:
@@ -79,8 +73,6 @@ def _failed(error: GrokError | BaseException, call: CallPlan | None, label: str)
 
 
 def _policy(options: dict[str, Any]) -> RetryPolicy:
-    from grok_nb.api.retry import RetryPolicy
-
     return RetryPolicy(
         max_retries=int(options["max_retries"]),
         max_retry_after_s=float(options["max_retry_after_s"]),
@@ -100,9 +92,6 @@ class _Batch:
 
     async def run_one(self, call: CallPlan) -> Answer:
         from dataclasses import replace
-
-        from grok_nb.asking import send_async
-        from grok_nb.cache.responses import request_key
 
         key = call.cache_key or request_key(call.body, call.base_url)
         if key in self.inflight:  # the same request twice in one batch: pay once
@@ -171,10 +160,6 @@ async def ask_many_async(
     **options: Any,
 ) -> list[Answer]:
     """``ask_many`` for ``await``."""
-    from grok_nb.asking import CallPlan as CallPlanType
-    from grok_nb.asking import plan_call, resolve_options
-    from grok_nb.pricing import format_usd
-
     opts = resolve_options(
         concurrency=concurrency,
         max_cost_usd=max_cost_usd,
@@ -201,7 +186,7 @@ async def ask_many_async(
         # A batch budget needs the whole estimate before anything is sent: plan every
         # item first (Pillow releases the GIL, so threads use every core).
         calls = list(await asyncio.gather(*(asyncio.to_thread(plan_one, p) for p in pairs)))
-        estimate = sum(_batch_share(c) for c in calls if isinstance(c, CallPlanType))
+        estimate = sum(_batch_share(c) for c in calls if isinstance(c, CallPlan))
         budget.check(
             estimate,
             limit,
@@ -265,14 +250,10 @@ def _batch_share(call: CallPlan) -> float:
 def _is_cached(call: CallPlan) -> bool:
     if call.cache_key is None or call.options["cache"] not in ("use", "replay"):
         return False
-    from grok_nb.asking import response_cache
-
     return call.cache_key in response_cache(call.options)
 
 
 def _label(image: Any) -> str:
-    from grok_nb.images import describe_source
-
     try:
         return describe_source(image)
     except Exception:  # a label is a courtesy; never fail a batch over it
@@ -281,8 +262,6 @@ def _label(image: Any) -> str:
 
 def _progress(total: int, estimate: float | None) -> Any:
     from tqdm.auto import tqdm
-
-    from grok_nb.pricing import format_usd
 
     desc = "ask_many" if estimate is None else f"ask_many (est. {format_usd(estimate)})"
     return tqdm(total=total, desc=desc, unit="img")

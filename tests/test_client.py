@@ -210,10 +210,10 @@ def test_language_models_fall_back_offline(isolated_env):
     from grok_nb.pricing import FALLBACK_PRICES
 
     # no key at all: the dated table
-    listing = models.language_models()
+    listing = models.language_models(Client())
     assert {p.model for p in listing} == set(FALLBACK_PRICES)
     with pytest.raises(MissingKeyError):
-        models.language_models(fallback=False)
+        models.language_models(Client(), fallback=False)
     # a cached listing for that base URL, even stale, beats the table
     with simulator.serve() as s:
         Client(api_key=KEY, base_url=s.base_url).language_models()

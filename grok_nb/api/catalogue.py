@@ -111,15 +111,12 @@ def use_language_models(payload: Any, base_url: str) -> list[ModelPrice]:
 
 
 def language_models(
-    client: Client | None = None, *, refresh: bool = False, fallback: bool = True
+    client: Client, *, refresh: bool = False, fallback: bool = True
 ) -> list[ModelPrice]:
     """Models with prices and vision flags; offline, a stale cache or the dated table.
 
     With ``fallback=False`` errors (missing key, network, HTTP) are raised instead.
     """
-    from grok_nb.api.client import Client
-
-    client = client or Client()
     try:
         return client.language_models(refresh=refresh)
     except GrokError as exc:
@@ -137,6 +134,6 @@ def language_models(
         return sorted(FALLBACK_PRICES.values(), key=lambda p: p.model)
 
 
-def vision_models(client: Client | None = None, **kwargs: Any) -> list[str]:
+def vision_models(client: Client, **kwargs: Any) -> list[str]:
     """Ids of the models that accept images."""
     return [p.model for p in language_models(client, **kwargs) if p.vision]

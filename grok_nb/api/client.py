@@ -29,6 +29,7 @@ import weakref
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+import grok_nb.api.catalogue as catalogue
 from grok_nb.answer import Answer
 from grok_nb.api.call import Call, OnDelta
 from grok_nb.api.credentials import (
@@ -314,14 +315,12 @@ class Client:
         Cached on disk for a day per base URL (``grok_nb.api.catalogue``); ``refresh=True``
         asks the server again. The prices are remembered for later estimates.
         """
-        import grok_nb.api.catalogue as models
-
         base = self.base_url
-        payload = None if refresh else models.read_cache(base)
+        payload = None if refresh else catalogue.read_cache(base)
         if payload is None:
             payload = self._get_json("/language-models")
-            models.write_cache(base, payload)
-        return models.use_language_models(payload, base)
+            catalogue.write_cache(base, payload)
+        return catalogue.use_language_models(payload, base)
 
     # -- async -------------------------------------------------------------------------
 
@@ -425,11 +424,9 @@ class Client:
         return sorted(m["id"] for m in data.get("data", []) if isinstance(m, dict) and "id" in m)
 
     async def alanguage_models(self, *, refresh: bool = False) -> list[ModelPrice]:
-        import grok_nb.api.catalogue as models
-
         base = self.base_url
-        payload = None if refresh else models.read_cache(base)
+        payload = None if refresh else catalogue.read_cache(base)
         if payload is None:
             payload = await self._aget_json("/language-models")
-            models.write_cache(base, payload)
-        return models.use_language_models(payload, base)
+            catalogue.write_cache(base, payload)
+        return catalogue.use_language_models(payload, base)

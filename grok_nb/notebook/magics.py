@@ -23,7 +23,8 @@ from grok_nb.api.credentials import resolve_base_url
 from grok_nb.api.request import redact_request
 from grok_nb.asking import plan_call, resolve_options, response_cache, send
 from grok_nb.conversation import Conversation
-from grok_nb.errors import APIConnectionError, GrokError, MissingKeyError
+from grok_nb.errors import APIConnectionError, GrokError, ImageError, MissingKeyError
+from grok_nb.images.expand import TooManyImagesError, expand_path_source
 from grok_nb.ledger import LEDGER
 from grok_nb.notebook.capture import ImageCapture
 from grok_nb.notebook.live import LiveMarkdown
@@ -77,9 +78,6 @@ class GrokVisionMagics(Magics):
             if isinstance(value, (str, bytes, os.PathLike, list, tuple)):
                 return [value]  # paths, globs and lists name themselves
             return [Labelled(value, token)]
-        from grok_nb.errors import ImageError
-        from grok_nb.images.expand import TooManyImagesError, expand_path_source
-
         try:  # the one expansion ask() and grok-nb use: ~, recursive **, sorted
             return list(expand_path_source(token))
         except TooManyImagesError as exc:
@@ -94,9 +92,6 @@ class GrokVisionMagics(Magics):
         images: list[Any] = []
         for token in args.images:
             images += self._resolve_token(token)
-        from grok_nb.errors import ImageError
-        from grok_nb.images.expand import TooManyImagesError, expand_path_source
-
         for path in args.file or []:
             try:
                 images += expand_path_source(path)
