@@ -393,7 +393,6 @@ def _from_cache(call: CallPlan) -> Answer | None:
             )
         return None
     answer = _answer_from_record(entry.record, call.schema)
-    answer.cached = True
     answer.latency_s = time.perf_counter() - started
     return _finish(answer, call)
 
@@ -402,12 +401,15 @@ def _answer_from_record(record: dict[str, Any], schema: Any) -> Answer:
     from grok_nb.answer import Answer, Usage
     from grok_nb.api.request import parse_structured
 
-    usage = record.get("usage")
+    usage, request = record.get("usage"), record.get("request") or {}
     answer = Answer(
         text=record.get("text", ""),
         usage=None if usage is None else Usage(**usage),
-        cost_usd=record.get("cost_usd"),
+        cost_usd=0.0,  # a cache hit costs nothing now; the recorded call cost this:
+        original_cost_usd=record.get("original_cost_usd", record.get("cost_usd")),
         model=record.get("model", ""),
+        model_asked=record.get("model_asked") or str(request.get("model") or ""),
+        cached=True,
         finish_reason=record.get("finish_reason"),
         request_id=record.get("request_id"),
         id=record.get("id"),
