@@ -145,7 +145,9 @@ class Ledger:
             answer.estimated_image_tokens = estimate.image_tokens
         ceiling = None
         if estimate is not None and estimate.max_completion_usd is not None:
-            ceiling = estimate.worst_usd  # prompt + the capped completion
+            # prompt + the capped completion, plus the text the estimate cannot see
+            # (xAI's hidden prefix; the answer's text-token allowance)
+            ceiling = (estimate.worst_usd or 0.0) + (answer.cost_allowance_usd or 0.0)
         self.record(answer, at_most_usd=ceiling)
         return True
 
@@ -161,7 +163,10 @@ class Ledger:
         return {
             "calls": len(rows),
             "cached": len(rows) - len(live),
-            "estimated_image_tokens": sum(r.estimated_image_tokens or 0 for r in live),
+            # estimates only where a bill says what they are compared with
+            "estimated_image_tokens": sum(
+                r.estimated_image_tokens or 0 for r in live if r.image_tokens is not None
+            ),
             "image_tokens": sum(r.image_tokens or 0 for r in live),
             "prompt_tokens": sum(r.prompt_tokens or 0 for r in live),
             "completion_tokens": sum(r.completion_tokens or 0 for r in live),
