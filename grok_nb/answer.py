@@ -2,6 +2,11 @@
 
 Plain values, no HTTP. ``Answer`` carries a short Markdown repr (text plus a
 one-line footer); ``render.py`` provides the richer views.
+
+It also holds the check of the estimate against the bill in dollars
+(``Answer.estimated_cost_usd``, ``Answer.cost_mismatch``): the estimate made before
+the call counts text as characters / 4 and cannot see xAI's hidden prompt prefix, so
+a dollar difference is flagged only beyond that allowance (``TEXT_ALLOWANCE_*``).
 """
 
 from __future__ import annotations
@@ -9,10 +14,19 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from grok_nb.pricing import TICKS_PER_USD, price_for
+from grok_nb.pricing import TICKS_PER_USD, ModelPrice, price_for
 from grok_nb.render import answer_footer, answer_markdown, answer_mimebundle
 
-__all__ = ["Answer", "Usage", "cost_from_usage"]
+__all__ = ["Answer", "Usage", "cost_from_usage", "estimated_text_tokens"]
+
+# The estimate counts text as characters / 4 (``asking.CHARS_PER_TOKEN``; the same
+# count is redone here from the answer's redacted request).
+CHARS_PER_TOKEN = 4
+# How far billed text tokens may stray from that count before a dollar difference is
+# flagged: half the estimate either way (prose, code and JSON all tokenise within it),
+# plus xAI's hidden prompt prefix of "a few hundred tokens", priced at the prompt rate.
+TEXT_ALLOWANCE_FRACTION = 0.5
+TEXT_ALLOWANCE_PREFIX_TOKENS = 512
 
 
 def _int(value: Any) -> int:
@@ -88,6 +102,23 @@ def cost_from_usage(usage: Usage | None, model: str | None) -> float | None:
     )
 
 
+def estimated_text_tokens(request: dict[str, Any] | None) -> int | None:
+    """Text tokens of a (redacted) request as the estimate counts them: characters / 4."""
+    if not request or "messages" not in request:
+        return None
+    chars = 0
+    for message in request.get("messages") or ():
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, str):
+            chars += len(content)
+        elif isinstance(content, list):
+            chars += sum(
+                len(p.get("text", "")) for p in content
+                if isinstance(p, dict) and p.get("type") == "text"
+            )  # fmt: skip
+    return -(-chars // CHARS_PER_TOKEN)
+
+
 @dataclass
 class Answer:
     """One model answer with its usage, cost and the (redacted) request that produced it.
@@ -95,6 +126,12 @@ class Answer:
     ``finish_reason`` is the API's (``"stop"``, ``"length"``, ...) or grok_nb's own
     ``"incomplete"`` (the connection broke mid-answer) / ``"interrupted"`` (the kernel
     was interrupted): in both cases ``text`` holds what arrived before.
+
+    ``model`` is the model the response names, the one that was billed (also
+    ``billed_model``); ``model_asked`` the name the request asked for, which may be an
+    alias billed as another model. ``cost_usd`` is what this call cost (0 for an answer
+    served from the cache); ``original_cost_usd`` what the call that produced the answer
+    cost when it was made.
     """
 
     text: str
@@ -115,10 +152,82 @@ class Answer:
     # ask_many: which item this answers, and the error that item met (finish_reason "error")
     item: str | None = field(default=None, repr=False)
     error: BaseException | None = field(default=None, repr=False)
+    model_asked: str = ""
+    original_cost_usd: float | None = None
+    # the price the estimate used for ``model_asked`` when the answer arrived
+    estimate_price: ModelPrice | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.model_asked and isinstance(self.request, dict):
+            self.model_asked = str(self.request.get("model") or "")
+        if not self.model_asked:
+            self.model_asked = self.model
+        if self.original_cost_usd is None and not self.cached:
+            self.original_cost_usd = self.cost_usd
+        if self.estimate_price is None and self.model_asked:
+            # taken now, before this answer teaches pricing what the name is billed as
+            self.estimate_price = price_for(self.model_asked)
 
     @property
     def complete(self) -> bool:
         return self.finish_reason not in ("incomplete", "interrupted")
+
+    @property
+    def billed_model(self) -> str:
+        """The model the response names: the one whose price the call was billed at."""
+        return self.model
+
+    @property
+    def aliased(self) -> bool:
+        """The request asked for one name and was billed as another model."""
+        return bool(self.model and self.model_asked and self.model != self.model_asked)
+
+    def _recorded_cost(self) -> float | None:
+        return self.original_cost_usd if self.cached else self.cost_usd
+
+    @property
+    def estimated_cost_usd(self) -> float | None:
+        """What the estimate says this call costs, given the tokens it answered with.
+
+        Priced as the estimate was (``estimate_price``: the asked name's price when the
+        answer came), on the estimated image tokens and text counted as characters / 4;
+        the completion (unknown before the call) and the part of the prompt the API
+        served from its cache are taken from the bill. ``None`` when not measurable.
+        """
+        u, price = self.usage, self.estimate_price
+        text = estimated_text_tokens(self.request)
+        if u is None or price is None or text is None:
+            return None
+        image = (
+            u.image_tokens if self.estimated_image_tokens is None else (self.estimated_image_tokens)
+        )
+        prompt = text + image
+        return price.cost(
+            prompt_tokens=prompt,
+            cached_tokens=min(u.cached_tokens, max(prompt - image, 0)),
+            image_tokens=image,
+            completion_tokens=u.completion_tokens,
+            reasoning_tokens=u.reasoning_tokens,
+        )
+
+    @property
+    def cost_allowance_usd(self) -> float | None:
+        """How far billed dollars may be from ``estimated_cost_usd`` without a flag: the
+        text-token allowance at the estimate's prompt rate (see ``TEXT_ALLOWANCE_*``)."""
+        text, price = estimated_text_tokens(self.request), self.estimate_price
+        if text is None or price is None:
+            return None
+        tokens = TEXT_ALLOWANCE_FRACTION * text + TEXT_ALLOWANCE_PREFIX_TOKENS
+        return tokens * price.prompt / 1_000_000
+
+    @property
+    def cost_mismatch(self) -> bool:
+        """The bill and the estimate differ by more than the text-token allowance."""
+        billed, est = self._recorded_cost(), self.estimated_cost_usd
+        allowance = self.cost_allowance_usd
+        if billed is None or est is None or allowance is None:
+            return False
+        return abs(billed - est) > allowance + 1 / TICKS_PER_USD
 
     def footer(self) -> str:
         """One line: model, image tokens estimated vs billed, cost, latency, cache."""
@@ -146,8 +255,10 @@ class Answer:
             "text": self.text,
             "usage": None if self.usage is None else self.usage.to_dict(),
             "cost_usd": self.cost_usd,
+            "original_cost_usd": self.original_cost_usd,
             "estimated_image_tokens": self.estimated_image_tokens,
             "model": self.model,
+            "model_asked": self.model_asked,
             "cached": self.cached,
             "latency_s": self.latency_s,
             "first_token_s": self.first_token_s,

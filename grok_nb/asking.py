@@ -191,18 +191,20 @@ def _from_cache(call: CallPlan) -> Answer | None:
             )
         return None
     answer = _answer_from_record(entry.record, call.schema)
-    answer.cached = True
     answer.latency_s = time.perf_counter() - started
     return _finish(answer, call)
 
 
 def _answer_from_record(record: dict[str, Any], schema: Any) -> Answer:
-    usage = record.get("usage")
+    usage, request = record.get("usage"), record.get("request") or {}
     answer = Answer(
         text=record.get("text", ""),
         usage=None if usage is None else Usage(**usage),
-        cost_usd=record.get("cost_usd"),
+        cost_usd=0.0,  # a cache hit costs nothing now; the recorded call cost this:
+        original_cost_usd=record.get("original_cost_usd", record.get("cost_usd")),
         model=record.get("model", ""),
+        model_asked=record.get("model_asked") or str(request.get("model") or ""),
+        cached=True,
         finish_reason=record.get("finish_reason"),
         request_id=record.get("request_id"),
         id=record.get("id"),
@@ -247,7 +249,11 @@ def send(call: CallPlan, *, on_delta: DeltaCallback | None = None) -> Answer:
     """Serve ``call`` from the cache or the API (after the budget check)."""
     answer = _before_sending(call, on_delta)
     if answer is None:
-        answer = _client_for(call).chat(call.body, on_delta=on_delta, schema=call.schema)
+        try:
+            answer = _client_for(call).chat(call.body, on_delta=on_delta, schema=call.schema)
+        except BaseException as exc:  # an interrupt too: a call that reached xAI is billed
+            LEDGER.record_failure(call, exc)
+            raise
         _store(answer, call)
         answer = _finish(answer, call)
     return answer
@@ -256,7 +262,12 @@ def send(call: CallPlan, *, on_delta: DeltaCallback | None = None) -> Answer:
 async def send_async(call: CallPlan, *, on_delta: DeltaCallback | None = None) -> Answer:
     answer = _before_sending(call, on_delta)
     if answer is None:
-        answer = await _client_for(call).achat(call.body, on_delta=on_delta, schema=call.schema)
+        client = _client_for(call)
+        try:
+            answer = await client.achat(call.body, on_delta=on_delta, schema=call.schema)
+        except BaseException as exc:  # cancellation too: a call that reached xAI is billed
+            LEDGER.record_failure(call, exc)
+            raise
         _store(answer, call)
         answer = _finish(answer, call)
     return answer

@@ -326,7 +326,12 @@ def _run_in_thread(
 
 
 def answers_to_frame(answers: Sequence[Answer]) -> Any:
-    """A pandas DataFrame, one row per answer (pandas must be installed)."""
+    """A pandas DataFrame, one row per answer (pandas must be installed).
+
+    ``cost_usd`` is what each call cost this time (0 for a cached answer), so the column
+    sums to money really spent; ``original_cost_usd`` is what the recorded call cost.
+    ``model`` is the billed model, ``model_asked`` the name the request used.
+    """
     try:
         import pandas as pd
     except ImportError:
@@ -340,6 +345,7 @@ def answers_to_frame(answers: Sequence[Answer]) -> Any:
                 "item": getattr(a, "item", n),
                 "text": a.text,
                 "model": a.model,
+                "model_asked": getattr(a, "model_asked", "") or a.model,
                 "finish_reason": a.finish_reason,
                 "error": None if error is None else str(error),
                 "cached": a.cached,
@@ -347,7 +353,8 @@ def answers_to_frame(answers: Sequence[Answer]) -> Any:
                 "image_tokens": None if u is None else u.image_tokens,
                 "prompt_tokens": None if u is None else u.prompt_tokens,
                 "completion_tokens": None if u is None else u.completion_tokens,
-                "cost_usd": a.cost_usd,
+                "cost_usd": 0.0 if a.cached else a.cost_usd,
+                "original_cost_usd": getattr(a, "original_cost_usd", None),
                 "latency_s": a.latency_s,
             }
         )

@@ -4,6 +4,9 @@ Each probe is a small synthetic image whose size makes the rules disagree; it is
 alone with a one-token answer, and the billed ``image_tokens`` is compared with every
 rule's prediction. The verdict is stored per (endpoint, model) by ``grok_nb.rules``,
 which every later estimate against that endpoint and model consults.
+
+The probes are recorded in the kernel's ledger as calibration calls
+(``ledger.purpose("calibration")``), apart from the session's questions.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 
 from grok_nb.api.credentials import resolve_base_url
 from grok_nb.asking import ask, resolve_options
+from grok_nb.ledger import purpose
 from grok_nb.pricing import format_usd
 from grok_nb.rules import save_calibration
 from grok_nb.tiling import RULES, plan
@@ -96,17 +100,18 @@ def calibrate(model: str | None = None, *, save: bool = True, **options: Any) ->
     endpoint = resolve_base_url(opts["base_url"])
     report = CalibrationReport(model=name, endpoint=endpoint, matches={r: 0 for r in RULES})
     for width, height in PROBE_SIZES:
-        answer = ask(
-            PROBE_PROMPT,
-            _probe_image(width, height),
-            model=name,
-            detail="high",
-            cache="off",
-            stream=False,
-            max_tokens=1,
-            resize="none",  # the probe's own size is the point
-            **options,
-        )
+        with purpose("calibration"):
+            answer = ask(
+                PROBE_PROMPT,
+                _probe_image(width, height),
+                model=name,
+                detail="high",
+                cache="off",
+                stream=False,
+                max_tokens=1,
+                resize="none",  # the probe's own size is the point
+                **options,
+            )
         billed = None if answer.usage is None else answer.usage.image_tokens
         predicted = {r: plan(width, height, rule=r).tokens for r in RULES}
         for r, tokens in predicted.items():

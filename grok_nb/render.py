@@ -12,7 +12,7 @@ import io
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from grok_nb.pricing import DEFAULT_MODEL, format_usd
+from grok_nb.pricing import billed_as, default_model, format_usd
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -38,7 +38,7 @@ def plan_caption(plan: TilePlan, model: str | None = None) -> str:
 
     cols, rows = plan.grid
     extra = f" + {plan.extra_tiles} extra" if plan.extra_tiles else ""
-    name = model or DEFAULT_MODEL
+    name = model or default_model()
     parts = [
         f"{plan.width}×{plan.height} px",
         f"{cols}×{rows} grid",
@@ -204,9 +204,37 @@ def _tokens_line(answer: Any) -> str:
     )
 
 
+def model_label(answer: Any) -> str:
+    """The billed model, and the name asked for when the API billed another one."""
+    billed = answer.model or "model unknown"
+    asked = getattr(answer, "model_asked", "") or ""
+    if asked and answer.model and asked != answer.model:
+        return f"asked {asked} · billed as {billed}"
+    return billed
+
+
+def _cost_bit(answer: Any) -> str:
+    original = getattr(answer, "original_cost_usd", None)
+    if answer.cached:
+        recorded = "cost unknown" if original is None else format_usd(original)
+        text = f"from cache: {format_usd(0)} now (original call {recorded})"
+    elif answer.cost_usd is None:
+        text = "cost unknown"
+    else:
+        text = format_usd(answer.cost_usd)
+    if getattr(answer, "cost_mismatch", False):
+        billed = original if answer.cached else answer.cost_usd
+        allowance = format_usd(answer.cost_allowance_usd)
+        text += (
+            f" · ⚠ {format_usd(billed)} billed ≠ ≈ {format_usd(answer.estimated_cost_usd)} "
+            f"est. (beyond the ±{allowance} text-token allowance)"
+        )
+    return text
+
+
 def answer_footer(answer: Any) -> str:
     """One line under every answer: model, tokens estimated vs billed, cost, latency, cache."""
-    bits = [answer.model or "model unknown", _tokens_line(answer)]
+    bits = [model_label(answer), _tokens_line(answer)]
     usage = answer.usage
     if usage is not None:
         bits.append(f"text {usage.text_tokens:,}")
@@ -216,11 +244,7 @@ def answer_footer(answer: Any) -> str:
         bits.append(completion)
         if usage.cached_tokens:
             bits.append(f"prompt cache {usage.cached_tokens:,}")
-    cost = "cost unknown" if answer.cost_usd is None else format_usd(answer.cost_usd)
-    if answer.cached:
-        bits.append(f"from cache: {format_usd(0)} now (original call {cost})")
-    else:
-        bits.append(cost)
+    bits.append(_cost_bit(answer))
     if answer.latency_s is not None:
         bits.append(
             f"{answer.latency_s * 1000:.0f} ms"
@@ -279,7 +303,9 @@ def estimate_mimebundle(call: Any) -> dict[str, Any]:
             f"≤ {est.unmeasured_tokens:,} for {n} URL image{'s' if n != 1 else ''} "
             "(worst case: not measured; fetch_urls=True measures)"
         )
-    cost = f"≈ {format_usd(est.prompt_usd)} prompt on {call.model}"
+    billed = billed_as(call.model)
+    priced = f"{call.model} (billed as {billed})" if billed else call.model
+    cost = f"≈ {format_usd(est.prompt_usd)} prompt on {priced}"
     if est.max_completion_usd is not None:
         cost += f" (≤ {format_usd(est.worst_usd)} with max_tokens)"
     rules = " / ".join(dict.fromkeys(rule_label(p) for p in call.plans)) or "no images"
@@ -287,42 +313,103 @@ def estimate_mimebundle(call: Any) -> dict[str, Any]:
     return {"text/markdown": f"<small>{html.escape(text)}</small>", "text/plain": text}
 
 
+def _calls(n: int) -> str:
+    return f"{n} call{'' if n == 1 else 's'}"
+
+
+def _row_model(r: Any) -> str:
+    asked = getattr(r, "model_asked", "") or ""
+    if asked and r.model and asked != r.model:
+        return f"{r.model} (asked {asked})"
+    return r.model or asked or "model unknown"
+
+
+def _row_cost(r: Any) -> str:
+    if r.cost_usd is not None:
+        return format_usd(r.cost_usd) + (" ⚠" if getattr(r, "cost_mismatch", False) else "")
+    if r.at_most_usd is not None:
+        return f"billed: unknown, at most ≈ {format_usd(r.at_most_usd)}"
+    return "billed: unknown"
+
+
+def _row_status(r: Any) -> str:
+    if r.cached:
+        return "cached"
+    if r.finish_reason in (None, "stop"):
+        return ""
+    return str(r.finish_reason)
+
+
+def _totals_line(label: str, t: dict[str, Any]) -> str:
+    text = f"{label}: {_calls(t['calls'])}"
+    extras = []
+    if t["cached"]:
+        extras.append(f"{t['cached']} from cache")
+    if t["unfinished"]:
+        extras.append(f"{t['unfinished']} cut short")
+    if extras:
+        text += f" ({', '.join(extras)})"
+    text += (
+        f" · image tokens {t['image_tokens']:,} billed / {t['estimated_image_tokens']:,} est."
+        f" · prompt {t['prompt_tokens']:,} · completion {t['completion_tokens']:,}"
+        f" · spent {format_usd(t['cost_usd'])}"
+    )
+    if t["unknown_cost_calls"]:
+        bound = t["unknown_at_most_usd"]
+        text += f" + {_calls(t['unknown_cost_calls'])} billed: unknown" + (
+            "" if bound is None else f", at most ≈ {format_usd(bound)}"
+        )
+    if t["mismatches"]:
+        text += f" · {t['mismatches']} image-token mismatch{'es' if t['mismatches'] != 1 else ''}"
+    if t["cost_mismatches"]:
+        n = t["cost_mismatches"]
+        text += f" · {n} cost mismatch{'es' if n != 1 else ''}"
+    return text
+
+
+USAGE_COLUMNS = (
+    "#", "purpose", "model", "status", "image est.", "image billed", "prompt", "completion",
+    "cost",
+)  # fmt: skip
+PURPOSE_LABELS = {"ask": "Questions", "calibration": "Calibration probes"}
+
+
 def usage_mimebundle(ledger: Any) -> dict[str, Any]:
-    """``%grokvision_usage``: one row per call and the kernel's totals."""
-    header = "| # | model | cached | image est. | image billed | prompt | completion | cost |"
-    rows = [header, "|" + "---|" * 8]
-    plain = []
+    """``%grokvision_usage``: one row per call, then totals per purpose and overall."""
+    if not ledger.rows:
+        return {"text/markdown": "*No calls yet in this kernel.*", "text/plain": "No calls yet."}
+    table = [list(USAGE_COLUMNS)]
     for n, r in enumerate(ledger.rows, start=1):
         est = "" if r.estimated_image_tokens is None else f"{r.estimated_image_tokens:,}"
         billed = "" if r.image_tokens is None else f"{r.image_tokens:,}"
         if r.mismatch:
             billed += " ⚠"
-        cells = [
-            str(n),
-            r.model,
-            "yes" if r.cached else "",
-            est,
-            billed,
-            f"{r.prompt_tokens or 0:,}",
-            f"{r.completion_tokens or 0:,}",
-            format_usd(r.cost_usd),
-        ]
-        rows.append("| " + " | ".join(cells) + " |")
-        plain.append("  ".join(cells))
-    t = ledger.totals()
-    total = (
-        f"{t['calls']} calls ({t['cached']} from cache) · image tokens "
-        f"{t['image_tokens']:,} billed / {t['estimated_image_tokens']:,} est. · "
-        f"prompt {t['prompt_tokens']:,} · completion {t['completion_tokens']:,} · "
-        f"spent {format_usd(t['cost_usd'])}"
-    )
-    if t["mismatches"]:
-        total += f" · {t['mismatches']} estimate mismatch(es)"
-    if not ledger.rows:
-        return {"text/markdown": "*No calls yet in this kernel.*", "text/plain": "No calls yet."}
+        table.append(
+            [
+                str(n),
+                getattr(r, "purpose", "ask"),
+                _row_model(r),
+                _row_status(r),
+                est,
+                billed,
+                "" if r.prompt_tokens is None else f"{r.prompt_tokens:,}",
+                "" if r.completion_tokens is None else f"{r.completion_tokens:,}",
+                _row_cost(r),
+            ]
+        )
+    purposes = ledger.purposes()
+    totals = [_totals_line(PURPOSE_LABELS.get(p, p), ledger.totals(p)) for p in purposes]
+    if len(purposes) > 1:
+        totals.append(_totals_line("All", ledger.totals()))
+    md = ["| " + " | ".join(table[0]) + " |", "|" + "---|" * len(table[0])]
+    md += ["| " + " | ".join(row) + " |" for row in table[1:]]
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    plain = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table
+    ]
     return {
-        "text/markdown": "\n".join(rows) + f"\n\n**{total}**",
-        "text/plain": "\n".join([*plain, total]),
+        "text/markdown": "\n".join(md) + "\n\n" + "<br>".join(f"**{t}**" for t in totals),
+        "text/plain": "\n".join([*plain, *totals]),
     }
 
 
@@ -332,12 +419,16 @@ def models_mimebundle(models: Sequence[Any], source: str) -> dict[str, Any]:
     def rate(value: float | None) -> str:
         return "—" if value is None else format_usd(value)
 
-    rows = [
-        "| model | input | cached input | output | image | aliases |",
-        "|---|---|---|---|---|---|",
-    ]
+    header = ["model", "input", "cached input", "output", "image", "aliases", "notes"]
+    rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     plain = []
     for m in models:
+        notes = []
+        if not getattr(m, "current", True):
+            notes.append("not on the newest pricing page")
+        billed = billed_as(m.model)
+        if billed:
+            notes.append(f"billed as {billed}")
         cells = [
             m.model,
             rate(m.prompt),
@@ -345,10 +436,14 @@ def models_mimebundle(models: Sequence[Any], source: str) -> dict[str, Any]:
             rate(m.completion),
             rate(m.image_rate),
             ", ".join(m.aliases),
+            "; ".join(notes),
         ]
         rows.append("| " + " | ".join(cells) + " |")
-        plain.append("  ".join(cells))
-    note = f"USD per million tokens · {source}"
+        plain.append("  ".join(c for c in cells if c))
+    note = (
+        f"USD per million tokens, prompts under 200k tokens (every rate doubles at 200k or "
+        f"more) · default model: {default_model()} · {source}"
+    )
     return {
         "text/markdown": "\n".join(rows) + f"\n\n*{note}*",
         "text/plain": "\n".join([*plain, note]),

@@ -16,7 +16,7 @@ from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, validate
 from traitlets.config import SingletonConfigurable
 
 from grok_nb.errors import ConfigError
-from grok_nb.pricing import DEFAULT_MODEL
+from grok_nb.pricing import default_model
 from grok_nb.tiling import DEFAULT_RULE, DETAILS, RULES
 
 __all__ = ["AUTO_RULE", "CACHE_MODES", "GrokVision", "current", "resolve_options"]
@@ -25,12 +25,24 @@ CACHE_MODES = ("use", "refresh", "off", "replay")
 AUTO_RULE = "auto"  # tile_rule not set: a calibration for the endpoint, else the default
 
 
+class _ChosenModel(Unicode):
+    """The ``model`` setting: until it is set (``%config``, a config file, assignment)
+    it reads ``pricing.default_model()`` afresh each time, so a price list read later in
+    the session moves the default too. A dynamic default would freeze the first choice."""
+
+    def get(self, obj: Any, cls: Any = None) -> Any:
+        if self.name not in obj._trait_values:
+            return default_model()
+        return super().get(obj, cls)
+
+
 class GrokVision(SingletonConfigurable):
     """Settings for ``%%grokvision`` and ``grok_nb.ask``."""
 
-    model = Unicode(DEFAULT_MODEL, help="Model to ask (a vision-capable Grok model).").tag(
-        config=True
-    )
+    model = _ChosenModel(
+        help="Model to ask (a vision-capable Grok model); default: the cheapest current "
+        "vision model of GET /language-models, offline the dated price table's choice."
+    ).tag(config=True)
     base_url = Unicode(
         None,
         allow_none=True,

@@ -22,7 +22,7 @@ from grok_nb import simulator
 
 # Shaped like a real xAI key so that both exact and pattern redaction are exercised.
 KEY = "xai-TESTkey0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH"
-MODEL = "grok-4-1-fast-non-reasoning"
+MODEL = "grok-4.20-0309-non-reasoning"  # the offline default model
 
 
 class FakeImage:

@@ -32,7 +32,7 @@ def _client(s: simulator.Simulator, **kw) -> Client:
 def test_streamed_answer_with_interleaved_images_text_usage_and_cost(sim):
     red, blue = FakeImage((640, 480), (220, 30, 30)), FakeImage((300, 200), "blue", fmt="JPEG")
     body = build_chat_request(
-        ["Compare", red, "with", blue, "please."], model="grok-4-1-fast", system="Be brief."
+        ["Compare", red, "with", blue, "please."], model="grok-4.20-reasoning", system="Be brief."
     )
     deltas: list[str] = []
     with _client(sim) as client:
@@ -46,7 +46,7 @@ def test_streamed_answer_with_interleaved_images_text_usage_and_cost(sim):
     assert "".join(deltas) == answer.text and len(deltas) > 10
     assert answer.text.startswith("**[grok_nb simulator — offline, not a model]**")
     assert "Image 1: 640×480 PNG" in answer.text and "Image 2: 300×200 JPEG" in answer.text
-    assert answer.model == "grok-4-1-fast-reasoning"  # the alias resolved by the server
+    assert answer.model == "grok-4.20-0309-reasoning"  # the alias resolved by the server
     assert answer.finish_reason == "stop" and answer.complete
     expected_image = plan(640, 480).tokens + plan(300, 200).tokens
     u = answer.usage
@@ -56,7 +56,7 @@ def test_streamed_answer_with_interleaved_images_text_usage_and_cost(sim):
     assert u.total_tokens == u.prompt_tokens + u.completion_tokens + u.reasoning_tokens
     # cost from the server's ticks, and the same figure from the price table
     assert answer.cost_usd == u.cost_in_usd_ticks / 1e10
-    by_price = price_for("grok-4-1-fast-reasoning").cost(
+    by_price = price_for("grok-4.20-0309-reasoning").cost(
         prompt_tokens=u.prompt_tokens,
         cached_tokens=u.cached_tokens,
         completion_tokens=u.completion_tokens,
@@ -195,7 +195,8 @@ def test_models_and_language_models_with_day_cache(sim, isolated_env):
     by_id = {p.model: p for p in listing}
     assert by_id["grok-4.3"].vision and not by_id["grok-code-fast-1"].vision
     assert by_id["grok-4.3"].prompt == 1.25 and by_id["grok-4.3"].cached_prompt == 0.20
-    assert "grok-4-1-fast" in by_id["grok-4-1-fast-reasoning"].aliases
+    # old names are listed as aliases of grok-4.3, as on xAI's models page
+    assert {"grok-4-1-fast-reasoning", "grok-4", "grok-3"} <= set(by_id["grok-4.3"].aliases)
     vision = models.vision_models(Client(api_key=KEY, base_url=sim.base_url))
     assert "grok-4.3" in vision and "grok-code-fast-1" not in vision
     files = list((isolated_env / "cache").rglob("*"))  # $GROK_NB_CACHE_DIR

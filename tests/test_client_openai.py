@@ -24,7 +24,7 @@ def _as_usage(u) -> Usage:
 def test_openai_client_gets_the_same_text_and_usage(sim, stream):
     body = build_chat_request(
         ["Two images:", FakeImage((640, 480)), "and", FakeImage((200, 600), "navy", fmt="JPEG")],
-        model="grok-4-1-fast",
+        model="grok-4.20-reasoning",
         system="Answer briefly.",
         stream=stream,
     )
@@ -51,7 +51,7 @@ def test_openai_client_gets_the_same_text_and_usage(sim, stream):
         finish = completion.choices[0].finish_reason
     theirs.close()
     assert text == answer.text and text.startswith("**[grok_nb simulator")
-    assert model == answer.model == "grok-4-1-fast-reasoning"
+    assert model == answer.model == "grok-4.20-0309-reasoning"
     assert finish == answer.finish_reason == "stop"
     assert usage is not None and _as_usage(usage) == answer.usage
     assert usage.prompt_tokens_details.image_tokens == answer.usage.image_tokens > 0

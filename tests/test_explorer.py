@@ -123,7 +123,8 @@ def test_js_assets_and_lists(explorer: TileExplorer) -> None:
     assert explorer._usd_js == (JS_DIR / "usd.js").read_text(encoding="utf-8")
     assert [r["name"] for r in explorer.rules] == list(RULES)
     names = [m["name"] for m in explorer.models]
-    assert names == list(FALLBACK_PRICES)
+    assert names == [m for m, p in FALLBACK_PRICES.items() if p.vision]
+    assert "grok-build-0.1" not in names  # priced, but not a vision model
     prices = {m["name"]: m["image_per_million"] for m in explorer.models}
     assert prices["grok-4.3"] == FALLBACK_PRICES["grok-4.3"].image_rate
 

@@ -200,7 +200,8 @@ def test_models_magic_lists_vision_models_with_prices(shell: InteractiveShell, s
     with capture_output() as captured:
         shell.run_line_magic("grokvision_models", "")
     text = all_text([o.data for o in captured.outputs])
-    assert "grok-4-1-fast-non-reasoning" in text and "$0.20" in text
+    assert "grok-4.20-0309-non-reasoning" in text and "$1.25" in text
+    assert "default model: grok-4.20-0309-non-reasoning" in text
     assert "language-models" in text  # read from the API, not the fallback table
 
 

@@ -77,8 +77,8 @@ def test_cost_ticks_are_exact_from_list_prices(sim):
     expected = uncached * 12500 + d["cached_tokens"] * 2000 + usage["completion_tokens"] * 25000
     assert usage["cost_in_usd_ticks"] == expected
     assert usage["completion_tokens_details"]["reasoning_tokens"] == 0
-    reasoning = _post(sim, _body("x", model="grok-4-1-fast")).json()
-    assert reasoning["model"] == "grok-4-1-fast-reasoning"
+    reasoning = _post(sim, _body("x", model="grok-4.20-reasoning")).json()
+    assert reasoning["model"] == "grok-4.20-0309-reasoning"
     assert reasoning["usage"]["completion_tokens_details"]["reasoning_tokens"] > 0
 
 
@@ -128,7 +128,7 @@ def _error(response: httpx.Response) -> str:
          400, "does not support image input"),
         (lambda: _body("x", temperature=3), 400, "temperature must be between 0 and 2"),
         (lambda: _body("x", max_completion_tokens=0), 400, "max_completion_tokens"),
-        (lambda: _body("x", model="grok-4-1-fast-reasoning", presence_penalty=1), 400,
+        (lambda: _body("x", model="grok-4.20-0309-reasoning", presence_penalty=1), 400,
          "not supported on this model: presence_penalty"),
         (lambda: _body("x", response_format={"type": "json_schema", "json_schema": {
             "name": "a", "schema": {"type": "string", "maxLength": 3}}}), 400, "`maxLength`"),
@@ -190,7 +190,7 @@ def test_listings(sim):
     assert by_id["grok-4.3"]["prompt_text_token_price"] == 12500  # $1.25 per million
     assert by_id["grok-code-fast-1"]["input_modalities"] == ["text"]
     one = httpx.get(sim.base_url + "/language-models/grok-4-1-fast", headers=AUTH).json()
-    assert one["id"] == "grok-4-1-fast-reasoning"
+    assert one["id"] == "grok-4.3"  # an alias answers as its target
     assert httpx.get(sim.base_url + "/models/nope", headers=AUTH).status_code == 404
 
 

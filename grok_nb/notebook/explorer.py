@@ -225,7 +225,7 @@ class TileExplorer(anywidget.AnyWidget):
         choice = rule_in_force(
             model=model, endpoint=resolve_base_url(settings.base_url), explorer=rule
         )
-        names = list(FALLBACK_PRICES)
+        names = [m for m, p in FALLBACK_PRICES.items() if p.vision]  # prices for images
         if model not in names:
             names.append(model)
         super().__init__(

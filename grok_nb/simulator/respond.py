@@ -4,6 +4,9 @@ Usage follows xai-api.md: ``prompt_tokens`` = text + image tokens, part of the
 hidden prefix reported as cached, ``completion_tokens`` = the number of streamed
 pieces, reasoning models report some reasoning tokens, and ``cost_in_usd_ticks``
 is computed exactly from the catalogue's prices (ticks per token).
+
+The reply's ``model`` is the model that served the request, not the name asked for:
+a request for an alias is answered, and billed, as its target (``catalog.resolve``).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ _PIECE = re.compile(r"\S+\s*|\s+")
 class Reply:
     id: str
     created: int
-    model: str
+    model: str  # the billed model: the catalogue entry that served the request
     text: str
     pieces: list[str]
     finish_reason: str
