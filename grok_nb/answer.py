@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from grok_nb.errors import ConfigError
 from grok_nb.pricing import TICKS_PER_USD, ModelPrice, price_for
 from grok_nb.render import answer_footer, answer_markdown, answer_mimebundle
 
@@ -156,6 +157,9 @@ class Answer:
     original_cost_usd: float | None = None
     # the price the estimate used for ``model_asked`` when the answer arrived
     estimate_price: ModelPrice | None = field(default=None, repr=False, compare=False)
+    # the grok_nb.Conversation this answer is the latest turn of (set by ask and
+    # Conversation.ask); what follow_up continues
+    conversation: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.model_asked and isinstance(self.request, dict):
@@ -228,6 +232,17 @@ class Answer:
         if billed is None or est is None or allowance is None:
             return False
         return abs(billed - est) > allowance + 1 / TICKS_PER_USD
+
+    def follow_up(self, prompt: Any, *images: Any, **options: Any) -> Answer:
+        """Ask the next question of this answer's conversation (earlier turns and their
+        images are resent); ``options`` override the conversation's for this turn."""
+        if self.conversation is None:
+            raise ConfigError(
+                "this answer is not part of a conversation (it was not made by "
+                "grok_nb.ask or Conversation.ask); start one with grok_nb.Conversation()"
+            )
+        answer: Answer = self.conversation.ask(prompt, *images, **options)
+        return answer
 
     def footer(self) -> str:
         """One line: model, image tokens estimated vs billed, cost, latency, cache."""

@@ -24,11 +24,12 @@ from typing import Any
 from grok_nb import budget
 from grok_nb.answer import Answer
 from grok_nb.api.retry import RetryPolicy
-from grok_nb.asking import CallPlan, plan_call, resolve_options, response_cache, send_async
 from grok_nb.cache.responses import request_key
+from grok_nb.calls import CallPlan, plan_call, response_cache, send_async
 from grok_nb.errors import ConfigError, CreditsExhausted, GrokError, RateLimitError
 from grok_nb.images import describe_source
 from grok_nb.pricing import format_usd
+from grok_nb.settings import resolve_options
 
 __all__ = ["answers_to_frame", "ask_many", "ask_many_async"]
 
@@ -54,7 +55,11 @@ class _Gate:
             waited = target
 
 
-def _item(item: Any, prompt: str | None) -> tuple[Any, str]:
+def _item(item: Any, prompt: str | None) -> tuple[Any, Any]:
+    """(image or None, prompt): an item is an image, an (image, prompt) pair, or a list of
+    text and images that is the whole prompt (interleaved as written)."""
+    if isinstance(item, list):
+        return None, item
     if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], str):
         return item[0], item[1]
     if prompt is None:
@@ -173,9 +178,10 @@ async def ask_many_async(
     per_call = {k: v for k, v in options.items() if k not in ("max_retries",)}
     per_call["max_cost_usd"] = max_cost_usd
 
-    def plan_one(pair: tuple[Any, str]) -> CallPlan | GrokError:
+    def plan_one(pair: tuple[Any, Any]) -> CallPlan | GrokError:
+        images = [] if pair[0] is None else [pair[0]]
         try:
-            return plan_call(pair[1], [pair[0]], max_retries=0, **per_call)
+            return plan_call(pair[1], images, max_retries=0, **per_call)
         except GrokError as exc:  # a bad item fails alone
             return exc
 
@@ -254,6 +260,8 @@ def _is_cached(call: CallPlan) -> bool:
 
 
 def _label(image: Any) -> str:
+    if image is None:
+        return "prompt with its images"
     try:
         return describe_source(image)
     except Exception:  # a label is a courtesy; never fail a batch over it

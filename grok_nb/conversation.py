@@ -1,26 +1,113 @@
-"""The running conversation of a notebook: what ``--continue`` resends."""
+"""``Conversation``: several turns about the same images, from Python or the magic.
+
+Each turn resends the earlier messages (their images included: the model keeps no
+state between requests), appends only — earlier messages are never edited, so the
+request of turn *n* is the same every time the notebook runs and a replayed notebook's
+follow-ups are served from the cache too. ``%%grokvision --continue`` is built on it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 
-if TYPE_CHECKING:
-    from grok_nb.answer import Answer
-    from grok_nb.tiling import TilePlan
+from grok_nb.answer import Answer
+from grok_nb.calls import CallPlan, plan_call, send, send_async
+from grok_nb.images import PreparedImage
+from grok_nb.pricing import format_usd
+from grok_nb.tiling import TilePlan
 
 __all__ = ["Conversation"]
 
 
 @dataclass
 class Conversation:
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    plans: list[TilePlan] = field(default_factory=list)  # earlier images, resent each turn
+    """A running conversation. ``options`` (model, system, detail, ...) apply to every
+    turn unless a turn overrides them."""
 
-    def add(self, user_message: dict[str, Any], answer: Answer, plans: list[TilePlan]) -> None:
-        self.messages.append(user_message)
+    options: dict[str, Any] = field(default_factory=dict)
+    messages: list[dict[str, Any]] = field(default_factory=list)  # as sent, never redacted
+    plans: list[TilePlan] = field(default_factory=list)  # earlier images, resent each turn
+    images: list[PreparedImage] = field(default_factory=list)
+    answers: list[Answer] = field(default_factory=list)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def plan(
+        self, prompt: str | Sequence[Any], images: Sequence[Any] = (), **options: Any
+    ) -> CallPlan:
+        """The next turn, planned (images prepared, estimate made), not sent."""
+        merged = {**self.options, **{k: v for k, v in options.items() if v is not None}}
+        return plan_call(prompt, images, history=self.messages, history_plans=self.plans, **merged)
+
+    def record(self, call: CallPlan, answer: Answer) -> Answer:
+        """Append a turn that was sent (``plan`` then ``asking.send``)."""
+        self.messages.append(call.user_message)
         self.messages.append({"role": "assistant", "content": answer.text})
-        self.plans.extend(plans)
+        self.plans.extend(p.plan for p in call.images if p.plan is not None)
+        self.images.extend(call.images)
+        self.answers.append(answer)
+        answer.conversation = self
+        return answer
+
+    def ask(
+        self,
+        prompt: str | Sequence[Any],
+        *images: Any,
+        on_delta: Callable[[str], None] | None = None,
+        **options: Any,
+    ) -> Answer:
+        """Ask the next question; earlier turns (and their images) are resent."""
+        call = self.plan(prompt, images, **options)
+        return self.record(call, send(call, on_delta=on_delta))
+
+    async def ask_async(
+        self,
+        prompt: str | Sequence[Any],
+        *images: Any,
+        on_delta: Callable[[str], None] | None = None,
+        **options: Any,
+    ) -> Answer:
+        call = self.plan(prompt, images, **options)
+        return self.record(call, await send_async(call, on_delta=on_delta))
+
+    @property
+    def cost_usd(self) -> float:
+        """What this conversation cost in this kernel (cache hits cost nothing)."""
+        return sum(a.cost_usd or 0.0 for a in self.answers)
+
+    def fork(self) -> Conversation:
+        """A copy to go another way from here (the original is not changed)."""
+        return replace(
+            self,
+            options=dict(self.options),
+            messages=list(self.messages),
+            plans=list(self.plans),
+            images=list(self.images),
+            answers=list(self.answers),
+            id=uuid.uuid4().hex,
+        )
+
+    def clear(self) -> None:
+        """Forget every turn (the options stay)."""
+        for part in (self.messages, self.plans, self.images, self.answers):
+            part.clear()
+
+    @classmethod
+    def started_by(cls, call: CallPlan, answer: Answer, **options: Any) -> Conversation:
+        """The conversation one ``ask`` started (what ``answer.follow_up`` continues)."""
+        conv = cls(options={k: v for k, v in options.items() if v is not None})
+        conv.messages = [m for m in call.body["messages"][:-1] if m.get("role") != "system"]
+        conv.record(call, answer)
+        return conv
 
     def __len__(self) -> int:
         return len(self.messages) // 2
+
+    def __repr__(self) -> str:
+        return (
+            f"<Conversation {len(self)} turn{'s' if len(self) != 1 else ''}, "
+            f"{len(self.images)} image{'s' if len(self.images) != 1 else ''}, "
+            f"cost {format_usd(self.cost_usd)}>"
+        )

@@ -13,6 +13,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import grok_nb.images as images
@@ -21,9 +22,18 @@ from grok_nb.cache.prepared import PreparedStore
 from grok_nb.errors import ConfigError
 from grok_nb.images import PreparedImage
 from grok_nb.images.fingerprint import fingerprint
+from grok_nb.images.sources import IMAGE_SUFFIXES, looks_like_image
 from grok_nb.rules import RuleChoice, rule_in_force
 
-__all__ = ["Labelled", "as_source", "prepare_sources", "prepared_store"]
+__all__ = [
+    "Labelled",
+    "Text",
+    "as_source",
+    "prepare_parts",
+    "prepare_sources",
+    "prepared_store",
+    "prompt_parts",
+]
 
 
 @dataclass(frozen=True)
@@ -143,4 +153,52 @@ def prepare_sources(
         )
         detail = overrides.get("detail") or source.detail or opts["detail"]
         out += _prepare_one(source, opts, choice, detail)
+    return out
+
+
+class Text(str):
+    """Literal prompt text: never taken for an image reference (the magic's cell text)."""
+
+
+def _is_image_reference(text: str) -> bool:
+    """A string part of ``ask([...])`` that names an image: an http(s) or data URL, or an
+    existing file with an image extension. Anything else is text."""
+    if isinstance(text, Text) or not text or any(c.isspace() for c in text):
+        return False
+    if text.startswith(("http://", "https://", "data:image/")):
+        return True
+    return text.lower().endswith(IMAGE_SUFFIXES) and Path(text).expanduser().is_file()
+
+
+def prompt_parts(prompt: str | Sequence[Any], images: Sequence[Any]) -> list[Any]:
+    """The user message's parts in order: ``images`` (each an image, as ``ask(prompt,
+    *images)`` always took them), then the prompt — a string, or a list of text and
+    images that interleave exactly as written (``ask(["First:", a, "then:", b])``)."""
+    if isinstance(prompt, str):
+        return [*images, Text(prompt)]
+    parts: list[Any] = list(images)
+    for part in prompt:
+        if isinstance(part, str) and not _is_image_reference(part):
+            parts.append(Text(part))
+        elif isinstance(part, str) or looks_like_image(part) or isinstance(part, Labelled):
+            parts.append(part)
+        else:
+            raise ConfigError(
+                f"prompt part {type(part).__name__}: not text and not an image grok_nb can "
+                "send (text, a path, a URL, a PIL image, an array, a figure, an explorer)"
+            )
+    return parts
+
+
+def prepare_parts(
+    parts: Sequence[Any], opts: dict[str, Any], endpoint: str, overrides: dict[str, Any]
+) -> list[Any]:
+    """Text parts as they are, every other part prepared in place (a glob may give several)."""
+    out: list[Any] = []
+    for part in parts:
+        out += (
+            [str(part)]
+            if isinstance(part, Text)
+            else prepare_sources([part], opts, endpoint, overrides)
+        )
     return out

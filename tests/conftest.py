@@ -34,7 +34,7 @@ def sim(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
         monkeypatch.setenv("XAI_API_KEY", TEST_KEY)
         monkeypatch.chdir(tmp_path)
         yield server
-    import grok_nb.asking as session
+    import grok_nb.calls as session
 
     for client in session._clients.values():  # each test's simulator has its own URL
         client.close()

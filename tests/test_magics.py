@@ -76,9 +76,11 @@ def test_file_glob_and_data_url_tokens(shell: InteractiveShell, sim: Any, tmp_pa
 
 def test_interpolates_prompt_variables(shell: InteractiveShell, sim: Any) -> None:
     shell.user_ns.update(pic=photo(), topic="the colours")
-    run(shell, "pic", "Describe {topic} and {missing}.")
+    run(shell, "pic", "Describe {topic} and {{braces}}.")
     text = sim.requests[-1]["messages"][-1]["content"][-1]["text"]
-    assert text == "Describe the colours and {missing}."
+    assert text == "Describe the colours and {braces}."
+    with pytest.raises(UsageError, match="no variable 'missing'"):
+        run(shell, "pic", "Describe {missing}.")
 
 
 def test_uses_the_image_displayed_last(shell: InteractiveShell, sim: Any) -> None:

@@ -19,7 +19,13 @@ from grok_nb.images.encode import MAX_BYTES, mime_of
 from grok_nb.images.expand import MAX_IMAGES_PER_REQUEST, TooManyImagesError, expand_path_source
 from grok_nb.images.prepared import PreparedImage, load_image, prepare, prepare_many
 from grok_nb.images.resize import model_size
-from grok_nb.images.sources import ACCEPTED, MAX_FILE_MB, describe_source, expand_sources
+from grok_nb.images.sources import (
+    ACCEPTED,
+    MAX_FILE_MB,
+    describe_source,
+    expand_sources,
+    looks_like_image,
+)
 
 __all__ = [
     "ACCEPTED",
@@ -32,6 +38,7 @@ __all__ = [
     "expand_path_source",
     "expand_sources",
     "load_image",
+    "looks_like_image",
     "mime_of",
     "model_size",
     "prepare",

@@ -118,6 +118,30 @@ def _held_figure(obj: object) -> Any | None:
     return None
 
 
+IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".heic")
+
+
+def looks_like_image(value: Any) -> bool:
+    """Whether ``value`` is an image grok_nb can send, judged without decoding it: what
+    a prompt placeholder ``{fig}`` or a part of ``ask([...])`` is taken to be."""
+    if _is_prepared(value) or _is_pil(value) or _is_ipython_image(value):
+        return True
+    if callable(getattr(value, "_grok_source_", None)) and not isinstance(value, type):
+        return True  # a TileExplorer
+    if isinstance(value, os.PathLike):
+        return os.fspath(value).lower().endswith(IMAGE_SUFFIXES)
+    if isinstance(value, (bytes, bytearray)):
+        head = bytes(value[:16])
+        return head.startswith(IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+    module = _module(value)
+    if module == "matplotlib":
+        return type(value).__name__ in ("Figure", "SubFigure") or hasattr(value, "get_subplotspec")
+    if module == "numpy" or _is_tensor(value):
+        return getattr(value, "ndim", 0) in (2, 3)
+    return _held_figure(value) is not None
+
+
 def describe_source(source: Any) -> str:
     """A short printable name for ``source``, without decoding it (for messages)."""
     if _is_prepared(source):

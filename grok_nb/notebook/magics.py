@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from typing import Any
 
@@ -21,13 +20,14 @@ from grok_nb.api.catalogue import language_models
 from grok_nb.api.client import Client
 from grok_nb.api.credentials import resolve_base_url
 from grok_nb.api.request import redact_request
-from grok_nb.asking import plan_call, resolve_options, response_cache, send
+from grok_nb.calls import response_cache, send
 from grok_nb.conversation import Conversation
 from grok_nb.errors import APIConnectionError, GrokError, ImageError, MissingKeyError
 from grok_nb.images.expand import TooManyImagesError, expand_path_source
 from grok_nb.ledger import LEDGER
 from grok_nb.notebook.capture import ImageCapture
 from grok_nb.notebook.live import LiveMarkdown
+from grok_nb.notebook.prompt import prompt_parts_from_cell, split_line
 from grok_nb.preparing import Labelled, prepared_store
 from grok_nb.pricing import format_usd
 from grok_nb.render import (
@@ -39,13 +39,12 @@ from grok_nb.render import (
     usage_mimebundle,
 )
 from grok_nb.rules import calibrations, forget_calibration, rule_in_force
-from grok_nb.settings import current
+from grok_nb.settings import current, resolve_options
 
 __all__ = ["GrokVisionMagics", "load_ipython_extension", "unload_ipython_extension"]
 
 URL_PREFIXES = ("http://", "https://", "data:")
 STRIP_MEMO = 32  # thumbnail strips remembered for re-run cells
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\}")
 
 
 def _offline_note() -> str | None:
@@ -110,18 +109,6 @@ class GrokVisionMagics(Magics):
             )
         return [Labelled(last.data, last.description)], f"No image given: using {last.description}."
 
-    def _interpolate(self, text: str) -> str:
-        def replace(match: re.Match[str]) -> str:
-            path = match.group(1)
-            if path.split(".")[0] not in self.ip.user_ns:
-                return match.group(0)
-            try:
-                return str(self.ip.ev(path))
-            except Exception as exc:
-                raise UsageError(f"prompt placeholder {{{path}}}: {exc}") from None
-
-        return _PLACEHOLDER.sub(replace, text)
-
     def _schema(self, name: str | None) -> Any:
         if not name:
             return None
@@ -162,8 +149,8 @@ class GrokVisionMagics(Magics):
     def grokvision(self, line: str, cell: str) -> None:
         """Ask a Grok vision model about images; the cell body is the prompt."""
         args = self._parse(line)
-        prompt = self._interpolate(cell.strip())
-        if not prompt:
+        prompt = prompt_parts_from_cell(cell.strip(), self.ip.user_ns)
+        if not any(isinstance(p, Labelled) or p.strip() for p in prompt):
             raise UsageError("the cell is empty: write the question below %%grokvision")
         images, note = self._images(args)
         if note:
@@ -182,35 +169,24 @@ class GrokVisionMagics(Magics):
             "cache": cache,
             "stream": False if args.no_stream else None,
         }
-        history = self.conversation if args.cont else Conversation()
-
+        conversation = self.conversation if args.cont else Conversation()
         try:
-            call = plan_call(
-                prompt,
-                images,
-                history=history.messages,
-                history_plans=history.plans,
-                schema=self._schema(args.schema),
-                **overrides,
-            )
+            call = conversation.plan(prompt, images, schema=self._schema(args.schema), **overrides)
         except GrokError as exc:
             raise UsageError(str(exc)) from None
         self._show_preview(call, show=self.settings.show_tiles and not args.no_tiles)
         if args.dry_run:
             self._show_request(call)
             return
-        answer = self._send(call)
-        history.add(call.user_message, answer, [p.plan for p in call.images if p.plan])
-        self.conversation = history
+        answer = conversation.record(call, self._send(call))
+        self.conversation = conversation
         if args.out:
             self.ip.user_ns[args.out] = answer
         self.ip.displayhook.update_user_ns(answer)
 
     def _parse(self, line: str) -> Any:
-        from IPython.utils.process import arg_split
-
         parser = self.grokvision.parser
-        return parser.parse_intermixed_args(arg_split(line, strict=True))
+        return parser.parse_intermixed_args(split_line(line, "%%grokvision"))
 
     def _show_preview(self, call: Any, *, show: bool) -> None:
 
@@ -297,12 +273,10 @@ class GrokVisionMagics(Magics):
     @line_magic
     def grokvision_tiles(self, line: str) -> None:
         """The interactive tile explorer for each image named on the line."""
-        from IPython.utils.process import arg_split
-
         # lazy: anywidget and ipywidgets load only when an explorer is made
         from grok_nb.notebook.explorer import TileExplorer
 
-        tokens = arg_split(line, strict=True)
+        tokens = split_line(line, "%grokvision_tiles")
         images = [img for token in tokens for img in self._resolve_token(token)]
         if not images:
             last = self.capture.last
