@@ -36,6 +36,7 @@ _LAZY: dict[str, str] = {
     "tiles": "grok_nb.asking",
     "ask": "grok_nb.asking",
     "ask_async": "grok_nb.asking",
+    "Conversation": "grok_nb.conversation",
     "ask_many": "grok_nb.batch",
     "answers_to_frame": "grok_nb.batch",
     "calibrate": "grok_nb.calibration",

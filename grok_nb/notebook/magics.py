@@ -87,7 +87,7 @@ class GrokVisionMagics(Magics):
                 "not an existing file and no file matches it as a glob"
             ) from None
 
-    def _images(self, args: Any) -> tuple[list[Any], str | None]:
+    def _images(self, args: Any, in_prompt: bool = False) -> tuple[list[Any], str | None]:
         images: list[Any] = []
         for token in args.images:
             images += self._resolve_token(token)
@@ -99,7 +99,7 @@ class GrokVisionMagics(Magics):
             except ImageError:
                 raise UsageError(f"--file {path!r}: no such file") from None
         images += list(args.url or [])
-        if images or (args.cont and self.conversation.messages):
+        if images or in_prompt or (args.cont and self.conversation.messages):
             return images, None  # a follow-up may ask about the images already sent
         last = self.capture.last
         if last is None:
@@ -152,7 +152,7 @@ class GrokVisionMagics(Magics):
         prompt = prompt_parts_from_cell(cell.strip(), self.ip.user_ns)
         if not any(isinstance(p, Labelled) or p.strip() for p in prompt):
             raise UsageError("the cell is empty: write the question below %%grokvision")
-        images, note = self._images(args)
+        images, note = self._images(args, any(isinstance(p, Labelled) for p in prompt))
         if note:
             display({"text/markdown": f"*{note}*", "text/plain": note}, raw=True)
         if args.cont and args.new:
