@@ -384,6 +384,7 @@ def _run_in_thread(
     box: dict[str, Any] = {}
     loop = asyncio.new_event_loop()
     context = contextvars.copy_context()  # the caller's context vars (the ledger's purpose)
+    done = threading.Event()
 
     def target() -> None:
         try:
@@ -392,7 +393,10 @@ def _run_in_thread(
         except BaseException as exc:  # handed to the calling thread below
             box["error"] = exc
         finally:
-            _close_loop(loop)
+            try:
+                _close_loop(loop)
+            finally:
+                done.set()
 
     def cancel() -> None:
         task = box.get("task")
@@ -404,12 +408,12 @@ def _run_in_thread(
     )
     thread.start()
     try:
-        _join(thread)
+        _join(thread, done)
     except KeyboardInterrupt as interrupt:
         # Stop the batch and wait for its thread (a second interrupt stops waiting).
         with contextlib.suppress(RuntimeError):  # the loop already closed: it finished
             loop.call_soon_threadsafe(cancel)
-        _join(thread)
+        _join(thread, done)
         answers = getattr(box.get("error"), "answers", None) or box.get("result")
         if answers is not None:
             _attach(interrupt, answers)
@@ -420,11 +424,13 @@ def _run_in_thread(
     return result
 
 
-def _join(thread: threading.Thread) -> None:
-    # Before Python 3.13 an interrupted join() can return with the thread still running;
-    # short joins in a loop either see it end or raise the KeyboardInterrupt.
-    while thread.is_alive():
-        thread.join(JOIN_POLL_S)
+def _join(thread: threading.Thread, done: threading.Event) -> None:
+    # Before Python 3.13 an interrupted join() can mark a running thread as stopped
+    # (is_alive() then lies), so the thread's own "done" event is what is waited for,
+    # in short slices: each either sees it set or raises the KeyboardInterrupt.
+    while not done.wait(JOIN_POLL_S):
+        pass
+    thread.join(JOIN_POLL_S)  # it only has to return from its target now
 
 
 def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
