@@ -38,7 +38,8 @@ def test_prompts_that_begin_with_data_are_never_decoded() -> None:
     a, b = "data:,hello%20world", "data:,hello world"
     assert request_key(text_body(a), BASE) != request_key(text_body(b), BASE)
     assert a in canonical_request(text_body(a), BASE)
-    pa, pb = parts_body(a, "data:image/png;base64,AAAA"), parts_body(b, "data:image/png;base64,AAAA")
+    png = "data:image/png;base64,AAAA"
+    pa, pb = parts_body(a, png), parts_body(b, png)
     assert request_key(pa, BASE) != request_key(pb, BASE)
     system = {"model": "grok-4", "messages": [{"role": "system", "content": a}]}
     assert a in canonical_request(system, BASE)
