@@ -38,7 +38,7 @@ _LAZY: dict[str, str] = {
     "ask_async": "grok_nb.asking",
     "Conversation": "grok_nb.conversation",
     "ask_many": "grok_nb.batch",
-    "answers_to_frame": "grok_nb.batch",
+    "answers_to_frame": "grok_nb.frames",
     "calibrate": "grok_nb.calibration",
     "TilePlan": "grok_nb.tiling",
     "TileRule": "grok_nb.tiling",

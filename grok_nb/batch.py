@@ -10,12 +10,22 @@ long to wait is the client's own policy (``grok_nb.api.retry``: capped backoff, 
 ``Retry-After`` honoured up to ``max_retry_after_s``; a longer one fails the item).
 Identical requests are sent once. Failures are recorded on their item
 (``answer.error``) and never lose the rest of the batch.
+
+Stopping a batch keeps what finished. A kernel interrupt during ``ask_many`` stops its
+worker thread (the batch's tasks are cancelled and the thread joined) and re-raises the
+``KeyboardInterrupt``; cancelling ``ask_many_async`` re-raises the ``CancelledError``
+(under ``asyncio.wait_for`` it is the ``TimeoutError``'s ``__cause__``). Either
+exception carries ``answers`` (also named ``partial_results``): one ``Answer`` per
+item, in order, the finished ones as they came, the rest with ``finish_reason`` of
+``"interrupted"`` (text streamed before the stop) or ``"cancelled"`` (never answered).
+A batch closes the connections it opened on its event loop before it returns, and
+``ask_many`` closes its own loop and the loop's threads.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
+import contextlib
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,7 +33,9 @@ from typing import Any
 
 from grok_nb import budget
 from grok_nb.answer import Answer
+from grok_nb.api.client import close_idle_pools
 from grok_nb.api.retry import RetryPolicy
+from grok_nb.background import run_on_own_loop
 from grok_nb.cache.responses import request_key
 from grok_nb.calls import CallPlan, plan_call, response_cache, send_async
 from grok_nb.errors import ConfigError, CreditsExhausted, GrokError, RateLimitError
@@ -31,7 +43,7 @@ from grok_nb.images import describe_source
 from grok_nb.pricing import format_usd
 from grok_nb.settings import resolve_options
 
-__all__ = ["answers_to_frame", "ask_many", "ask_many_async"]
+__all__ = ["ask_many", "ask_many_async"]
 
 MAX_RATE_LIMIT_WAITS = 8  # per item: a batch keeps waiting out 429s longer than one call
 
@@ -77,6 +89,20 @@ def _failed(error: GrokError | BaseException, call: CallPlan | None, label: str)
     return answer
 
 
+def _unfinished(label: str, call: CallPlan | None) -> Answer:
+    """An item the batch stopped before it was answered."""
+    answer = _failed(asyncio.CancelledError("not answered: the batch was stopped"), call, label)
+    answer.finish_reason = "cancelled"
+    return answer
+
+
+def _attach(exc: BaseException, answers: list[Answer]) -> None:
+    """Keep a stopped batch's answers reachable on the exception that stopped it."""
+    with contextlib.suppress(AttributeError, TypeError):  # an exception refusing attributes
+        exc.answers = answers  # type: ignore[attr-defined]
+        exc.partial_results = answers  # type: ignore[attr-defined]
+
+
 def _policy(options: dict[str, Any]) -> RetryPolicy:
     return RetryPolicy(
         max_retries=int(options["max_retries"]),
@@ -107,6 +133,9 @@ class _Batch:
             answer = await self._attempts(call, send_async)
             future.set_result(answer)
             return answer
+        except asyncio.CancelledError:
+            future.cancel()  # a duplicate waiting on it is stopped too
+            raise
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # mark retrieved
@@ -164,7 +193,12 @@ async def ask_many_async(
     sleep: Any = None,
     **options: Any,
 ) -> list[Answer]:
-    """``ask_many`` for ``await``."""
+    """``ask_many`` for ``await``.
+
+    Cancelling it (``task.cancel()``, ``asyncio.wait_for``) stops every item and
+    re-raises the ``CancelledError`` with the batch's ``answers`` on it (see the module
+    docstring); the connections the batch opened on this loop are closed before it ends.
+    """
     opts = resolve_options(
         concurrency=concurrency,
         max_cost_usd=max_cost_usd,
@@ -178,49 +212,96 @@ async def ask_many_async(
     per_call = {k: v for k, v in options.items() if k not in ("max_retries",)}
     per_call["max_cost_usd"] = max_cost_usd
 
-    def plan_one(pair: tuple[Any, Any]) -> CallPlan | GrokError:
+    def plan_one(pair: tuple[Any, Any]) -> CallPlan | Exception:
         images = [] if pair[0] is None else [pair[0]]
         try:
             return plan_call(pair[1], images, max_retries=0, **per_call)
-        except GrokError as exc:  # a bad item fails alone
+        except Exception as exc:  # a bad item fails alone (a GrokError, or a bug of ours)
             return exc
 
     limit = opts["max_batch_cost_usd"]
-    calls: list[CallPlan | GrokError | None] = [None] * len(pairs)
-    estimate: float | None = None
-    if limit is not None:
-        # A batch budget needs the whole estimate before anything is sent: plan every
-        # item first (Pillow releases the GIL, so threads use every core).
-        calls = list(await asyncio.gather(*(asyncio.to_thread(plan_one, p) for p in pairs)))
-        estimate = sum(_batch_share(c) for c in calls if isinstance(c, CallPlan))
-        budget.check(
-            estimate,
-            limit,
-            setting="max_batch_cost_usd",
-            what=f"ask_many: the estimated total for {len(pairs)} items",
-        )
-    # Without a budget, each item is planned by its worker, so images are prepared
-    # while earlier requests are on the wire.
+    calls: list[CallPlan | Exception | None] = [None] * len(pairs)
+    results: list[Answer | None] = [None] * len(pairs)
+    labels = [_label(image) for image, _ in pairs]
+
+    def outcomes() -> list[Answer]:
+        return [
+            r if r is not None else _unfinished(labels[i], _plan_or_none(calls[i]))
+            for i, r in enumerate(results)
+        ]
+
+    try:
+        estimate: float | None = None
+        if limit is not None:
+            # A batch budget needs the whole estimate before anything is sent: plan every
+            # item first (Pillow releases the GIL, so threads use every core).
+            planned = await asyncio.gather(*(asyncio.to_thread(plan_one, p) for p in pairs))
+            calls = list(planned)
+            estimate = sum(_batch_share(c) for c in calls if isinstance(c, CallPlan))
+            budget.check(
+                estimate,
+                limit,
+                setting="max_batch_cost_usd",
+                what=f"ask_many: the estimated total for {len(pairs)} items",
+            )
+        # Without a budget, each item is planned by its worker, so images are prepared
+        # while earlier requests are on the wire.
+        await _run_all(pairs, calls, results, labels, opts, estimate, progress, plan_one, sleep)
+    except (asyncio.CancelledError, KeyboardInterrupt, SystemExit) as exc:
+        _attach(exc, outcomes())
+        raise
+    finally:
+        # This loop's connections go with the batch (only those no other call is using).
+        await close_idle_pools()
+    return outcomes()
+
+
+def _plan_or_none(call: CallPlan | Exception | None) -> CallPlan | None:
+    return call if isinstance(call, CallPlan) else None
+
+
+async def _run_all(
+    pairs: list[tuple[Any, str]],
+    calls: list[CallPlan | Exception | None],
+    results: list[Answer | None],
+    labels: list[str],
+    opts: dict[str, Any],
+    estimate: float | None,
+    progress: bool,
+    plan_one: Any,
+    sleep: Any,
+) -> None:
+    """Run every item under the concurrency limit, recording each outcome in
+    ``results``; a stop cancels every worker and waits for them before re-raising."""
     batch = _Batch(opts, sleep or asyncio.sleep)
     semaphore = asyncio.Semaphore(opts["concurrency"])
-    results: list[Answer | None] = [None] * len(pairs)
     bar = _progress(len(pairs), estimate) if progress else None
 
     async def worker(index: int) -> None:
-        label = _label(pairs[index][0])
-        async with semaphore:
-            call = calls[index]
-            if call is None:
-                call = await asyncio.to_thread(plan_one, pairs[index])
-            if isinstance(call, GrokError):
-                results[index] = _failed(call, None, label)
-            else:
-                try:
-                    answer = await batch.run_one(call)
-                    answer.item = label
-                    results[index] = answer
-                except GrokError as exc:
-                    results[index] = _failed(exc, call, label)
+        label = labels[index]
+        call: CallPlan | Exception | None = None
+        try:
+            async with semaphore:
+                call = calls[index]
+                if call is None:
+                    call = calls[index] = await asyncio.to_thread(plan_one, pairs[index])
+                if isinstance(call, Exception):
+                    results[index] = _failed(call, None, label)
+                elif call is not None:
+                    try:
+                        answer = await batch.run_one(call)
+                        answer.item = label
+                        results[index] = answer
+                    except Exception as exc:  # a GrokError, or a bug: this item fails alone
+                        results[index] = _failed(exc, call, label)
+        except asyncio.CancelledError as exc:
+            partial = getattr(exc, "partial_answer", None)  # text streamed before the stop
+            if results[index] is None and isinstance(partial, Answer):
+                partial.item = label
+                if isinstance(call, CallPlan):
+                    partial.images = list(call.plans)
+                results[index] = partial
+            raise
         if bar is not None:
             bar.update(1)
             bar.set_postfix_str(f"spent {format_usd(batch.spent)}", refresh=False)
@@ -228,19 +309,14 @@ async def ask_many_async(
     tasks = [asyncio.ensure_future(worker(i)) for i in range(len(pairs))]
     try:
         await asyncio.gather(*tasks)
-    except (asyncio.CancelledError, KeyboardInterrupt):
+    except BaseException:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        raise
     finally:
         if bar is not None:
             bar.close()
-    return [
-        r
-        if r is not None
-        else _failed(KeyboardInterrupt("batch interrupted"), None, _label(pairs[i][0]))
-        for i, r in enumerate(results)
-    ]
 
 
 def _batch_share(call: CallPlan) -> float:
@@ -288,8 +364,11 @@ def ask_many(
     """Ask about many images concurrently; one ``Answer`` per item, in order.
 
     ``items`` are images, or ``(image, prompt)`` pairs. Items that fail carry the
-    exception in ``answer.error`` (``finish_reason == "error"``). Interrupting keeps
-    what finished. Works inside Jupyter's running event loop (runs on its own thread).
+    exception in ``answer.error`` (``finish_reason == "error"``). Works inside Jupyter's
+    running event loop: the batch runs on a thread and event loop of its own, both gone
+    when it returns. Interrupting stops the batch and raises ``KeyboardInterrupt`` with
+    every item's ``Answer`` on its ``answers`` (also ``partial_results``): the finished
+    ones kept, the rest marked ``"interrupted"`` / ``"cancelled"``.
     ``max_cost_usd`` limits each item (one above it fails alone, unsent);
     ``max_batch_cost_usd`` limits the batch's total (over it, nothing is sent).
     """
@@ -300,70 +379,26 @@ def ask_many(
         progress=progress,
         **options,
     )
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(ask_many_async(items, prompt, **coro_args))
+    # Always on a thread of its own with a loop of its own: inside Jupyter's running
+    # loop as in a script, and an interrupt lands on this thread, between two joins.
     return _run_in_thread(list(items), prompt, coro_args)
 
 
 def _run_in_thread(
     items: Sequence[Any], prompt: str | None, kwargs: dict[str, Any]
 ) -> list[Answer]:
-    box: dict[str, Any] = {}
-    loop = asyncio.new_event_loop()
-
-    def target() -> None:
-        try:
-            box["result"] = loop.run_until_complete(ask_many_async(items, prompt, **kwargs))
-        except BaseException as exc:  # handed to the calling thread below
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, name="grok_nb.ask_many", daemon=True)
-    thread.start()
     try:
-        while thread.is_alive():
-            thread.join(0.1)
-    except KeyboardInterrupt:
-        for task in asyncio.all_tasks(loop):
-            loop.call_soon_threadsafe(task.cancel)
-        thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
-
-
-def answers_to_frame(answers: Sequence[Answer]) -> Any:
-    """A pandas DataFrame, one row per answer (pandas must be installed).
-
-    ``cost_usd`` is what each call cost this time (0 for a cached answer), so the column
-    sums to money really spent; ``original_cost_usd`` is what the recorded call cost.
-    ``model`` is the billed model, ``model_asked`` the name the request used.
-    """
-    try:
-        import pandas as pd
-    except ImportError:
-        raise ConfigError("answers_to_frame needs pandas: pip install pandas") from None
-    rows = []
-    for n, a in enumerate(answers):
-        u = a.usage
-        error = getattr(a, "error", None)
-        rows.append(
-            {
-                "item": getattr(a, "item", n),
-                "text": a.text,
-                "model": a.model,
-                "model_asked": getattr(a, "model_asked", "") or a.model,
-                "finish_reason": a.finish_reason,
-                "error": None if error is None else str(error),
-                "cached": a.cached,
-                "estimated_image_tokens": a.estimated_image_tokens,
-                "image_tokens": None if u is None else u.image_tokens,
-                "prompt_tokens": None if u is None else u.prompt_tokens,
-                "completion_tokens": None if u is None else u.completion_tokens,
-                "cost_usd": 0.0 if a.cached else a.cost_usd,
-                "original_cost_usd": getattr(a, "original_cost_usd", None),
-                "latency_s": a.latency_s,
-            }
+        result: list[Answer] = run_on_own_loop(
+            lambda: ask_many_async(items, prompt, **kwargs),
+            name="grok_nb.ask_many",
+            cleanup=close_idle_pools,
         )
-    return pd.DataFrame(rows)
+    except KeyboardInterrupt as interrupt:
+        outcome = getattr(interrupt, "outcome", None)
+        answers = (
+            getattr(outcome, "answers", None) if isinstance(outcome, BaseException) else outcome
+        )
+        if answers is not None:
+            _attach(interrupt, answers)
+        raise
+    return result

@@ -32,6 +32,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("grok_nb.calls",),
     ("grok_nb.conversation",),
     ("grok_nb.asking",),
+    ("grok_nb.background", "grok_nb.frames"),
     ("grok_nb.batch", "grok_nb.calibration"),
     ("grok_nb.notebook", "grok_nb.cli"),
     ("grok_nb",),

@@ -211,7 +211,7 @@ def test_stall_mid_stream_keeps_the_partial_answer_and_is_not_retried(sim, is_as
         _chat(_client(sim, sleeps, timeout_s=0.3), BODY, is_async, on_delta=seen.append)
     partial = info.value.answer
     assert partial.finish_reason == "incomplete" and not partial.complete
-    assert partial.text == "".join(seen) and len(seen) == 4 and full.startswith(partial.text)
+    assert partial.text == "".join(seen) and seen and full.startswith(partial.text)
     assert "partial answer" in str(info.value) and sleeps.calls == []
 
 
@@ -298,7 +298,9 @@ def test_keyboard_interrupt_keeps_the_partial_answer_and_the_client_usable(sim):
     with pytest.raises(KeyboardInterrupt) as info:
         client.chat(BODY, on_delta=on_delta)
     partial = info.value.partial_answer
-    assert partial.finish_reason == "interrupted" and partial.text == "".join(seen)
+    # what was shown is the start of the partial answer (the last few characters wait
+    # for the next chunk, so a key streamed in pieces is never shown)
+    assert partial.finish_reason == "interrupted" and partial.text.startswith("".join(seen))
     # the same client goes on working, on the same pool
     again = client.chat(BODY)
     assert again.finish_reason == "stop" and again.text.startswith(partial.text)
@@ -317,7 +319,7 @@ def test_async_interrupt_and_cancellation():
         with pytest.raises(KeyboardInterrupt) as info:
             await client.achat(BODY, on_delta=interrupt_on_second)
         assert info.value.partial_answer.finish_reason == "interrupted"
-        assert info.value.partial_answer.text == "".join(seen)
+        assert info.value.partial_answer.text.startswith("".join(seen))
         # cancelling the task (a timeout around the await, a stopped cell) does the same
         started = asyncio.Event()
         task = asyncio.ensure_future(client.achat(BODY, on_delta=lambda _: started.set()))

@@ -12,9 +12,10 @@ from PIL import Image
 import grok_nb.pricing as pricing
 from grok_nb import simulator
 from grok_nb.asking import ask, plan_call, send
-from grok_nb.batch import answers_to_frame, ask_many
+from grok_nb.batch import ask_many
 from grok_nb.calibration import PROBE_SIZES, calibrate
 from grok_nb.errors import APIConnectionError, APITimeoutError, AuthenticationError, GrokError
+from grok_nb.frames import answers_to_frame
 from grok_nb.ledger import LEDGER, purpose
 from grok_nb.pricing import format_usd
 from grok_nb.render import usage_mimebundle

@@ -28,12 +28,14 @@ from grok_nb.errors import (
     GrokError,
     StructuredOutputError,
 )
-from grok_nb.redact import redact, redact_obj, redact_truncate
+from grok_nb.redact import KEY_SHAPE, redact, redact_obj, redact_truncate, secret_values
 
 if TYPE_CHECKING:
     import httpx
 
 __all__ = ["Call", "OnDelta"]
+
+HOLD_CHARS = 128  # streamed text held back until the next event: longer than a key
 
 logger = logging.getLogger("grok_nb.api.client")
 
@@ -61,8 +63,18 @@ class Call:
     """One logical call, across its attempts."""
 
     __slots__ = (
-        "body", "first_token", "headers", "redacted", "request_id", "schema", "secret", "started",
-        "timeout_s", "url",
+        "_on_delta",
+        "_shown",
+        "body",
+        "first_token",
+        "headers",
+        "redacted",
+        "request_id",
+        "schema",
+        "secret",
+        "started",
+        "timeout_s",
+        "url",
     )  # fmt: skip
 
     def __init__(
@@ -74,6 +86,8 @@ class Call:
         self.body = body
         self.schema = schema
         self.timeout_s = timeout_s
+        self._shown = 0  # characters of the streamed text already passed to on_delta
+        self._on_delta: OnDelta | None = None
         self.redacted = redact_request(body, secrets=(secret,)) if "messages" in body else None
         self.started = time.perf_counter()
         self.first_token: float | None = None
@@ -160,7 +174,32 @@ class Call:
                 self.first_token = time.perf_counter()
             state.delivered = True
             if on_delta is not None:
-                on_delta(new)
+                self._on_delta = on_delta
+                self._release(state, on_delta, final=False)
+
+    def _release(self, state: StreamState, on_delta: OnDelta, *, final: bool) -> None:
+        # A model streams a key in many pieces, so no single event holds it whole: the
+        # last HOLD_CHARS characters wait for the next event, and a cut never falls
+        # inside a secret, so what reaches the screen is redacted as a whole.
+        text = state.text
+        end = len(text) if final else self._safe_end(text)
+        if end > self._shown:
+            start, self._shown = self._shown, end  # first: on_delta may raise (an interrupt)
+            on_delta(redact(text[start:end], (self.secret,)))
+
+    def _safe_end(self, text: str) -> int:
+        end = max(self._shown, len(text) - HOLD_CHARS)
+        start = max(0, self._shown - HOLD_CHARS)
+        for value in secret_values((self.secret,)):
+            at = text.find(value, start)
+            while at != -1:
+                if at < end < at + len(value):
+                    end = at
+                at = text.find(value, at + 1)
+        for match in KEY_SHAPE.finditer(text, start):
+            if match.start() < end < match.end():
+                end = match.start()
+        return max(end, self._shown)
 
     def whole(self, state: StreamState, completion: Any, on_delta: OnDelta | None) -> None:
         """A complete ``chat.completion`` where a stream was expected."""
@@ -177,11 +216,14 @@ class Call:
         return self.finish(state, None)
 
     def finish(self, state: StreamState, override: str | None) -> Answer:
+        if self._on_delta is not None and override != "interrupted":
+            # the end, or a broken stream: the held-back text is shown too
+            self._release(state, self._on_delta, final=True)
         usage = state.usage
         model = state.model or str(self.body.get("model", ""))
         finish = override or state.finish_reason or ("stop" if state.done else None)
         answer = Answer(
-            text=state.text,
+            text=redact(state.text, (self.secret,)),  # a key streamed in pieces, too
             usage=usage,
             cost_usd=cost_from_usage(usage, model),
             model=model,

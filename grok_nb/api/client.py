@@ -1,9 +1,12 @@
 """``Client``: the xAI Chat Completions API over httpx, sync and async.
 
-One ``httpx.Client`` and one ``httpx.AsyncClient`` (per event loop) own the
-connection pools. The key and base URL are resolved at every call unless given,
-so changing ``XAI_API_KEY`` / ``XAI_BASE_URL`` in a running kernel takes effect
-at once (see ``credentials.py``).
+One ``httpx.Client`` and one ``httpx.AsyncClient`` per event loop own the
+connection pools. An async pool belongs to the loop that opened it and is closed on
+that loop: ``aclose()`` (this client), or ``close_idle_pools()`` (every client's idle
+pool on the running loop; ``ask_many`` calls it before its loop ends, so a batch
+leaves no socket open). A pool whose loop was closed without that is dropped. The key
+and base URL are resolved at every call unless given, so changing ``XAI_API_KEY`` /
+``XAI_BASE_URL`` in a running kernel takes effect at once (see ``credentials.py``).
 
 Retries (``retry.py``, one policy and one loop for sync and async): connection
 errors, timeouts, 408, 409, 429 and 5xx, with capped exponential backoff and jitter,
@@ -20,13 +23,14 @@ into grok_nb errors on purpose: a loop of calls must stop when the user says so.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import random
 import threading
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import grok_nb.api.catalogue as catalogue
@@ -62,6 +66,7 @@ __all__ = [
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT_S",
     "Client",
+    "close_idle_pools",
 ]
 
 # Read timeout between two pieces of a response. Reasoning models can think for a
@@ -71,6 +76,32 @@ DEFAULT_CONNECT_TIMEOUT_S = 10.0
 CHAT_PATH = "/chat/completions"
 
 logger = logging.getLogger("grok_nb.api.client")
+
+_LIVE: weakref.WeakSet[Client] = weakref.WeakSet()  # for close_idle_pools
+
+
+class _Pool:
+    """One loop's ``httpx.AsyncClient`` and how many requests are using it now."""
+
+    __slots__ = ("http", "loop", "users")
+
+    def __init__(self, http: httpx.AsyncClient, loop: asyncio.AbstractEventLoop) -> None:
+        self.http = http
+        self.loop = weakref.ref(loop)
+        self.users = 0
+
+    def dead(self) -> bool:
+        loop = self.loop()
+        return loop is None or loop.is_closed() or self.http.is_closed
+
+
+async def close_idle_pools() -> int:
+    """Close every client's async pool on the running loop that no request is using;
+    returns how many were closed. The next request on this loop opens a new one."""
+    closed = 0
+    for client in list(_LIVE):
+        closed += await client._aclose_pool(only_idle=True)
+    return closed
 
 
 class Client:
@@ -112,8 +143,9 @@ class Client:
         self._rng = rng or random.random
         self._http: httpx.Client | None = None
         self._http_lock = threading.Lock()  # threads sharing a client share one pool
-        self._ahttp: httpx.AsyncClient | None = None
-        self._ahttp_loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
+        # id(loop) -> that loop's pool; entries of closed loops are dropped on next use
+        self._apools: dict[int, _Pool] = {}
+        _LIVE.add(self)
 
     # -- configuration ---------------------------------------------------------------
 
@@ -142,24 +174,47 @@ class Client:
                 self._http = httpx.Client(timeout=self._timeout(), transport=self._transport)
             return self._http
 
-    def _async_http(self) -> httpx.AsyncClient:
+    def _pool(self) -> _Pool:
         import asyncio
 
         import httpx
 
         loop = asyncio.get_running_loop()
         # An AsyncClient's connections belong to the loop that opened them; a
-        # notebook may run several loops over time (asyncio.run in a cell).
-        same_loop = self._ahttp_loop is not None and self._ahttp_loop() is loop
-        if self._ahttp is None or self._ahttp.is_closed or not same_loop:
-            self._ahttp = httpx.AsyncClient(
-                timeout=self._timeout(), transport=self._async_transport
-            )
-            self._ahttp_loop = weakref.ref(loop)
-        return self._ahttp
+        # notebook may run several loops over time (asyncio.run in a cell, ask_many).
+        with self._http_lock:
+            for key in [k for k, p in self._apools.items() if p.dead()]:
+                del self._apools[key]  # its loop is gone: nothing can close it any more
+            pool = self._apools.get(id(loop))
+            if pool is None or pool.loop() is not loop:
+                http = httpx.AsyncClient(timeout=self._timeout(), transport=self._async_transport)
+                pool = self._apools[id(loop)] = _Pool(http, loop)
+            return pool
+
+    @contextlib.contextmanager
+    def _async_http(self) -> Iterator[httpx.AsyncClient]:
+        """The running loop's pool, counted as in use until the block ends."""
+        pool = self._pool()
+        pool.users += 1  # only ever touched from the pool's own loop
+        try:
+            yield pool.http
+        finally:
+            pool.users -= 1
+
+    async def _aclose_pool(self, *, only_idle: bool) -> int:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        with self._http_lock:
+            pool = self._apools.get(id(loop))
+            if pool is None or pool.loop() is not loop or (only_idle and pool.users):
+                return 0
+            del self._apools[id(loop)]
+        await pool.http.aclose()
+        return 1
 
     def __repr__(self) -> str:
-        if not hasattr(self, "_ahttp_loop"):  # a verbose traceback of a refused __init__
+        if not hasattr(self, "_apools"):  # a verbose traceback of a refused __init__
             return "Client(<not initialised>)"
         try:
             base = repr(self.base_url)
@@ -182,14 +237,10 @@ class Client:
             self._http = None
 
     async def aclose(self) -> None:
-        import asyncio
-
+        """Close the sync pool and the running loop's async pool (other loops' pools
+        stay theirs: ``close_idle_pools`` on each, or they go when their loop closes)."""
         self.close()
-        if self._ahttp is not None:
-            owner = self._ahttp_loop() if self._ahttp_loop is not None else None
-            if owner is asyncio.get_running_loop():  # another loop's sockets died with it
-                await self._ahttp.aclose()
-            self._ahttp = None
+        await self._aclose_pool(only_idle=False)
 
     def __enter__(self) -> Client:
         return self
@@ -349,10 +400,10 @@ class Client:
 
         state = StreamState()
         try:
-            http = self._async_http()
-            response = await http.post(
-                call.url, json=call.body, headers=call.headers, timeout=self._timeout()
-            )
+            with self._async_http() as http:
+                response = await http.post(
+                    call.url, json=call.body, headers=call.headers, timeout=self._timeout()
+                )
             call.request_id = response.headers.get("x-request-id")
             if response.status_code >= 400:
                 raise call.status_error(response)
@@ -368,16 +419,17 @@ class Client:
         import httpx
 
         state = StreamState()
-        http = self._async_http()
         try:
-            async with http.stream(
-                "POST", call.url, json=call.body, headers=call.headers, timeout=self._timeout()
-            ) as response:
-                call.request_id = response.headers.get("x-request-id")
-                if response.status_code >= 400:
-                    await response.aread()
-                    raise call.status_error(response)
-                await self._apump(response, call, state, on_delta)
+            with self._async_http() as http:
+                async with http.stream(
+                    "POST", call.url, json=call.body, headers=call.headers,
+                    timeout=self._timeout(),
+                ) as response:  # fmt: skip
+                    call.request_id = response.headers.get("x-request-id")
+                    if response.status_code >= 400:
+                        await response.aread()
+                        raise call.status_error(response)
+                    await self._apump(response, call, state, on_delta)
             return call.end_of_stream(state)
         except (httpx.TransportError, httpx.DecodingError, StreamBroken) as exc:
             error = call.transport_error(exc, state)
@@ -407,9 +459,10 @@ class Client:
 
         async def once() -> Any:
             try:
-                response = await self._async_http().get(
-                    call.url, headers=call.headers, timeout=self._timeout()
-                )
+                with self._async_http() as http:
+                    response = await http.get(
+                        call.url, headers=call.headers, timeout=self._timeout()
+                    )
                 if response.status_code >= 400:
                     raise call.status_error(response)
                 return call.json(response)

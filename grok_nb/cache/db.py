@@ -7,6 +7,11 @@ is not a readable database of the expected schema is renamed
 ``<name>.corrupt-<timestamp>`` with a ``GrokCacheWarning`` and a fresh one is started.
 Any other failure degrades the operation to its default with a warning: the cache never
 decides the fate of a call.
+
+A file (or folder) this process may not write is opened read-only (SQLite's
+``mode=ro``, else ``immutable=1`` when not even the WAL index can be made), so a
+recorded cache on a read-only mount or shared folder still replays; writes to it are
+refused with a warning, and it is never set aside.
 """
 
 from __future__ import annotations
@@ -73,6 +78,19 @@ def _is_corrupt(exc: BaseException) -> bool:
     return "malformed" in str(exc).lower() or "not a database" in str(exc).lower()
 
 
+def _writable(path: Path) -> bool:
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        return False
+    return os.access(path.parent, os.W_OK)  # the WAL and its index live beside the file
+
+
+def _is_read_only(exc: BaseException) -> bool:
+    code = _sqlite_code(exc)
+    if code is not None and code == 8:  # SQLITE_READONLY
+        return True
+    return "readonly" in str(exc).lower() or "read-only" in str(exc).lower()
+
+
 class SharedDB:
     """A lazily opened connection to ``path``, safe across threads, forks and kernels."""
 
@@ -84,6 +102,7 @@ class SharedDB:
         self._pid: int | None = None
         self._inode: int | None = None
         self._lock = threading.RLock()
+        self.read_only = False  # how the open connection was opened
 
     def bytes_on_disk(self) -> int:
         total = 0
@@ -117,7 +136,7 @@ class SharedDB:
                             time.sleep(pause)
                             pause *= 2
                             continue
-                    elif _is_corrupt(exc) and not set_aside:
+                    elif _is_corrupt(exc) and not set_aside and not self.read_only:
                         set_aside = True
                         try:
                             self._set_aside(str(exc))
@@ -138,30 +157,56 @@ class SharedDB:
             return self._conn
         # A connection inherited through fork must not be used (or closed) by the child.
         self._conn = None
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(
-            str(self.path),
-            timeout=self.busy_timeout_s,
-            isolation_level=None,  # autocommit: every statement is its own short transaction
-            check_same_thread=False,  # guarded by self._lock
-        )
+        with contextlib.suppress(OSError):  # a read-only place: the file may still be there
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        read_only = not _writable(self.path)
         try:
-            with contextlib.suppress(OSError):
-                self._inode = os.stat(self.path).st_ino
-            self._prepare(conn)
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                conn.close()
-            raise
-        self._conn, self._pid = conn, os.getpid()
+            conn = self._open(read_only)
+        except sqlite3.Error as exc:
+            if read_only or not _is_read_only(exc):
+                raise
+            # The OS said writable but SQLite cannot write (a read-only mount, root
+            # squash, another owner): read what is there.
+            read_only = True
+            conn = self._open(read_only)
+        self._conn, self._pid, self.read_only = conn, os.getpid(), read_only
         return conn
 
-    def _prepare(self, conn: sqlite3.Connection) -> None:
+    def _open(self, read_only: bool) -> sqlite3.Connection:
+        options = ("mode=ro", "immutable=1") if read_only else (None,)
+        for n, option in enumerate(options):
+            target = str(self.path)
+            if option is not None:
+                target = f"{self.path.resolve().as_uri()}?{option}"
+            conn = sqlite3.connect(
+                target,
+                uri=option is not None,
+                timeout=self.busy_timeout_s,
+                isolation_level=None,  # autocommit: every statement is its own short transaction
+                check_same_thread=False,  # guarded by self._lock
+            )
+            try:
+                with contextlib.suppress(OSError):
+                    self._inode = os.stat(self.path).st_ino
+                self._prepare(conn, read_only)
+                return conn
+            except BaseException as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+                # mode=ro still needs the WAL index; where it cannot be made, immutable
+                if n + 1 == len(options) or not isinstance(exc, sqlite3.OperationalError):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _prepare(self, conn: sqlite3.Connection, read_only: bool = False) -> None:
         conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        # In WAL mode NORMAL never corrupts; at worst a power cut loses the last answers.
-        conn.execute("PRAGMA synchronous = NORMAL")
+        if not read_only:
+            conn.execute("PRAGMA journal_mode = WAL")
+            # In WAL mode NORMAL never corrupts; at worst a power cut loses the last answers.
+            conn.execute("PRAGMA synchronous = NORMAL")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0 and read_only:
+            raise sqlite3.OperationalError("read-only and empty: nothing recorded here")
         if version == 0:
             self._create(conn)
         elif version != self.schema.version:

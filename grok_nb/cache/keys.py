@@ -82,13 +82,21 @@ def _hash_data_url(url: str) -> str:
     return f"sha256:{hashlib.sha256(data).hexdigest()}:{mime}"
 
 
-def _canonical_value(value: Any, where: str) -> Any:
+def _canonical_value(value: Any, where: str, image: bool = False) -> Any:
+    # ``image``: inside an ``image_url`` part, whose ``url`` (or the part itself, when
+    # given as a bare string) is the one place a data URL is an image to hash. Any other
+    # string, a prompt that happens to begin with "data:" included, is kept verbatim.
     if isinstance(value, Mapping):
-        return {str(k): _canonical_value(v, f"{where}.{k}") for k, v in value.items()}
+        return {
+            str(k): _canonical_value(
+                v, f"{where}.{k}", image=str(k) == "image_url" or (image and str(k) == "url")
+            )
+            for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
         return [_canonical_value(v, f"{where}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, str):
-        return _hash_data_url(value) if value[:5].lower() == "data:" else value
+        return _hash_data_url(value) if image and value[:5].lower() == "data:" else value
     if value is None or isinstance(value, (bool, int)):
         return value
     if isinstance(value, float):
@@ -100,8 +108,9 @@ def _canonical_value(value: Any, where: str) -> Any:
 def canonical_request(body: Mapping[str, Any], base_url: str) -> str:
     """The canonical JSON text of a request: what the cache key is the hash of.
 
-    Sorted keys, compact separators; every data URL replaced by
-    ``sha256:<hex of the decoded bytes>:<mime>``; ``stream``, ``stream_options`` and
+    Sorted keys, compact separators; every image data URL (an ``image_url`` part's
+    ``url``) replaced by ``sha256:<hex of the decoded bytes>:<mime>``, every other string
+    kept as written; ``stream``, ``stream_options`` and
     ``user`` dropped; the base URL normalised (lower-case host, no trailing slash, no
     credentials). Never contains an API key or an Authorization header.
     """

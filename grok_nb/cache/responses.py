@@ -12,6 +12,12 @@ model and base URL, is scrubbed of the key (from ``XAI_API_KEY`` in the environm
 ``.env`` file), of anything shaped like an xAI key, and of any ``secrets`` passed in,
 before it is written (``grok_nb.redact``, the one scrubber). Where the file lives by
 default is ``paths.py``.
+
+A stored record of another shape (written by a newer or older grok_nb) never breaks a
+lookup: fields this version does not know are ignored (unknown ``usage`` counters are
+dropped), and a record it cannot use (no text, a ``usage`` that is not an object of
+numbers) is a miss, with one ``GrokCacheWarning`` per
+cache; the row is left for the version that wrote it.
 """
 
 from __future__ import annotations
@@ -23,10 +29,11 @@ import sqlite3
 import time
 import warnings
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from grok_nb.answer import Usage
 from grok_nb.cache.db import BUSY_TIMEOUT_S, GrokCacheWarning, Schema, SharedDB
 from grok_nb.cache.keys import canonical_request, normalise_base_url, request_key
 from grok_nb.cache.paths import CACHE_DIR_ENV, default_cache_path
@@ -106,6 +113,47 @@ def _dump_record(record: Mapping[str, Any], secrets: tuple[str, ...]) -> str:
 
 # --------------------------------------------------------------------------- values
 
+_USAGE_FIELDS = {f.name: f for f in fields(Usage)}
+# The fields of a record (``Answer.to_dict``) and what each must be when present.
+_RECORD_TYPES: dict[str, tuple[type, ...]] = {
+    "text": (str,), "cost_usd": (int, float), "original_cost_usd": (int, float),
+    "estimated_image_tokens": (int,), "model": (str,), "model_asked": (str,),
+    "cached": (bool,), "latency_s": (int, float), "first_token_s": (int, float),
+    "finish_reason": (str,), "request": (dict,), "request_id": (str,), "id": (str,),
+    "usage": (dict,), "error": (str, dict),
+}  # fmt: skip
+
+
+def _usable_record(record: Any) -> dict[str, Any] | None:
+    """``record`` as this version reads it, or None when it cannot be used.
+
+    Fields this version does not know are kept for whoever reads them (the answer
+    reader ignores them), except unknown ``usage`` counters, which are dropped; a known
+    field of the wrong type reads as absent; a record with no text is unusable.
+    """
+    if not isinstance(record, dict):
+        return None
+    kept = {
+        k: v
+        for k, v in record.items()
+        if k not in _RECORD_TYPES or v is None or isinstance(v, _RECORD_TYPES[k])
+    }
+    if not isinstance(kept.get("text"), str) or ("usage" in record and "usage" not in kept):
+        return None
+    usage = kept.get("usage")
+    if isinstance(usage, dict):
+        counts: dict[str, Any] = {}
+        for name, value in usage.items():
+            if name not in _USAGE_FIELDS:
+                continue  # a counter added later
+            if isinstance(value, bool) or not isinstance(value, (int, float, type(None))):
+                return None
+            if value is None and name != "cost_in_usd_ticks":
+                continue  # read as the default, 0
+            counts[name] = value if value is None else int(value)
+        kept["usage"] = counts
+    return kept
+
 
 def _cost(record: Mapping[str, Any]) -> float:
     cost = record.get("cost_usd")
@@ -173,6 +221,7 @@ class ResponseCache:
         self.path = Path(path).expanduser() if path is not None else default_cache_path()
         self._secrets = tuple(secrets)
         self._db = SharedDB(self.path, SCHEMA, busy_timeout_s=busy_timeout_s)
+        self._warned_shape = False
 
     def __repr__(self) -> str:
         return f"ResponseCache({str(self.path)!r})"
@@ -195,9 +244,14 @@ class ResponseCache:
             if row is None:
                 return None
             try:
-                record = json.loads(row[0])
+                stored = json.loads(row[0])
             except ValueError:  # a damaged row is a miss, and is dropped
-                conn.execute("DELETE FROM responses WHERE key = ?", (key,))
+                with contextlib.suppress(sqlite3.OperationalError):  # a read-only file
+                    conn.execute("DELETE FROM responses WHERE key = ?", (key,))
+                return None
+            record = _usable_record(stored)
+            if record is None:  # another version's shape: a miss, the row left for it
+                self._warn_shape(stored)
                 return None
             hits = int(row[4])
             if count_hit:
@@ -212,6 +266,18 @@ class ResponseCache:
             return CacheEntry(key, record, float(row[1]), str(row[2]), str(row[3]), hits)
 
         return self._db.run(op, "lookup", None)
+
+    def _warn_shape(self, stored: Any) -> None:
+        if self._warned_shape:
+            return
+        self._warned_shape = True
+        what = sorted(stored) if isinstance(stored, dict) else type(stored).__name__
+        warnings.warn(
+            f"grok_nb cache {self.path}: a stored answer of a shape this version cannot "
+            f"read (fields {what}) was treated as a miss; further ones are not reported",
+            GrokCacheWarning,
+            stacklevel=4,
+        )
 
     def __contains__(self, key: object) -> bool:
         """Whether ``key`` is stored (not counted as a hit): for estimating a batch."""

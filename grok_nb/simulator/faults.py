@@ -31,6 +31,9 @@ number ``after_chunks`` rewritten:
 - ``"bad_gzip"``: ``Content-Encoding: gzip`` on bytes that are not gzip (in a stream,
   the first ``after_chunks`` chunks are real gzip, then the bytes turn to garbage).
 
+``"none"`` does nothing: the request that takes it is answered normally. A script
+spaces its faults out with it (``["none", "503", "none", "none", "reset", ...]``).
+
 ``shape`` picks the error body form: ``"xai"`` (``{"code", "error"}``),
 ``"openai"`` (``{"error": {"message"}}``), ``"string"`` (a bare JSON string),
 ``"text"`` (plain text) or ``"raw"`` (``message`` verbatim as the JSON body, to script
@@ -57,7 +60,7 @@ RESHAPE_KINDS = (
     "bad_gzip",
 )  # fmt: skip
 FAULT_KINDS = (
-    "credits", "bad_key", "stall", "reset", "truncate", "malformed", "error_event",
+    "none", "credits", "bad_key", "stall", "reset", "truncate", "malformed", "error_event",
     *RESHAPE_KINDS,
 )  # fmt: skip
 DEEP_JSON_LEVELS = 100_000
