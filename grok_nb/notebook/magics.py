@@ -108,7 +108,11 @@ class GrokVisionMagics(Magics):
                 "no image given, and no image has been displayed in this kernel yet: "
                 "name one (a variable, file, URL or figure) after %%grokvision"
             )
-        return [Labelled(last.data, last.description)], f"No image given: using {last.description}."
+        if not last.sendable:
+            raise UsageError(f"no image given, and {last.why_not()}")
+        # a figure is sent as `%%grokvision fig` sends it: rendered for its tile plan
+        note = f"No image given: using {last.description}."
+        return [Labelled(last.source, last.description)], note
 
     def _interpolate(self, text: str) -> str:
         def replace(match: re.Match[str]) -> str:
@@ -308,7 +312,9 @@ class GrokVisionMagics(Magics):
             last = self.capture.last
             if last is None:
                 raise UsageError("%grokvision_tiles needs an image (or one displayed earlier)")
-            images = [last.data]
+            if not last.sendable:
+                raise UsageError(f"%grokvision_tiles: no image named, and {last.why_not()}")
+            images = [Labelled(last.source, last.description)]
         try:
             explorers = [
                 TileExplorer(
