@@ -225,7 +225,8 @@ class GrokVisionMagics(Magics):
             key = (call.model, shapes, tuple(img.sha256 for img in call.images))
             bundle = self._strips.get(key)
             if bundle is None:
-                bundle = thumbnails_mimebundle(call.plans, call.model)
+                notes = [(img.label, img.notes) for img in call.images]
+                bundle = thumbnails_mimebundle(call.plans, call.model, notes)
                 self._strips[key] = bundle
                 while len(self._strips) > STRIP_MEMO:
                     self._strips.pop(next(iter(self._strips)))
