@@ -345,10 +345,27 @@ def _label(image: Any) -> str:
 
 
 def _progress(total: int, estimate: float | None) -> Any:
+    """A tqdm bar. In a notebook it is a widget, and a saved notebook keeps only its
+    first text ("0/60 0%"), so closing it also prints its final state as one line."""
+    import sys
+
     from tqdm.auto import tqdm
 
     desc = "ask_many" if estimate is None else f"ask_many (est. {format_usd(estimate)})"
-    return tqdm(total=total, desc=desc, unit="img")
+    bar = tqdm(total=total, desc=desc, unit="img")
+    if getattr(bar, "container", None) is None:
+        return bar  # a text bar: its last state is already in the output
+    close = bar.close
+
+    def close_and_summarise() -> None:
+        if bar.disable:
+            return
+        final = bar.format_meter(**bar.format_dict)
+        close()
+        print(final, file=sys.stdout, flush=True)
+
+    bar.close = close_and_summarise
+    return bar
 
 
 def ask_many(

@@ -29,6 +29,11 @@ GRID_RGB = (255, 64, 129)
 EXTRA_RGB = (41, 121, 255)
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """ "1 call", "2 calls", "1 mismatch", "3 mismatches": a count with its noun."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
 def rule_label(plan: TilePlan) -> str:
     """ "rule xai-guide (default)": the rule and where it came from."""
     return f"rule {plan.rule}" + (f" ({plan.rule_source})" if plan.rule_source else "")
@@ -42,8 +47,8 @@ def plan_caption(plan: TilePlan, model: str | None = None) -> str:
     parts = [
         f"{plan.width}×{plan.height} px",
         f"{cols}×{rows} grid",
-        f"{plan.tiles} tile{'s' if plan.tiles != 1 else ''}{extra}",
-        f"{plan.tokens:,} tokens",
+        f"{plural(plan.tiles, 'tile')}{extra}",
+        plural(plan.tokens, "token"),
         f"≈ {format_usd(plan.cost_usd(name))} on {name}",
         rule_label(plan),
     ]
@@ -175,7 +180,8 @@ def plans_mimebundle(
     total = sum(p.tokens for p in plans)
     costs = [p.cost_usd(model) for p in plans]
     cost = None if any(c is None for c in costs) else sum(c for c in costs if c is not None)
-    summary = f"{len(plans)} images · {total:,} image tokens · ≈ {format_usd(cost)}"
+    counts = f"{plural(len(plans), 'image')} · {plural(total, 'image token')}"
+    summary = f"{counts} · ≈ {format_usd(cost)}"
     return {
         "text/plain": "\n".join([*lines, summary]),
         "text/html": "<div>" + "".join(figures) + f"<p><b>{html.escape(summary)}</b></p></div>",
@@ -280,11 +286,37 @@ def answer_mimebundle(answer: Any) -> dict[str, Any]:
     }
 
 
-def thumbnails_mimebundle(plans: Sequence[TilePlan], model: str | None = None) -> dict[str, Any]:
-    """The strip shown above an answer: each image with its grid and token count."""
+def notes_lines(notes: Sequence[tuple[str | None, Sequence[str]]]) -> list[str]:
+    """One line per image that has preparation notes: "label: note; note"."""
+    several = sum(1 for _, found in notes if found) > 1
+    lines = []
+    for label, found in notes:
+        if found:
+            head = f"{label}: " if several and label else ""
+            lines.append(head + "; ".join(found))
+    return lines
+
+
+def thumbnails_mimebundle(
+    plans: Sequence[TilePlan],
+    model: str | None = None,
+    notes: Sequence[tuple[str | None, Sequence[str]]] = (),
+) -> dict[str, Any]:
+    """The strip shown above an answer: each image with its grid and token count, then
+    what preparing the images did (``notes``: (label, notes) per image), in small text."""
     if len(plans) == 1:
-        return plan_mimebundle(plans[0], model, THUMB_PX)
-    return plans_mimebundle(plans, model, THUMB_PX)
+        bundle = plan_mimebundle(plans[0], model, THUMB_PX)
+    else:
+        bundle = plans_mimebundle(plans, model, THUMB_PX)
+    lines = notes_lines(notes)
+    if lines:
+        bundle.pop("image/png", None)  # the notes must show: HTML, else plain text
+        bundle["text/plain"] += "".join(f"\nnote: {line}" for line in lines)
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+        bundle["text/html"] += (
+            f'<ul style="font-size:11px;color:#666;margin:2px 0 0 0;padding-left:16px">{items}</ul>'
+        )
+    return bundle
 
 
 def estimate_mimebundle(call: Any) -> dict[str, Any]:
@@ -292,15 +324,15 @@ def estimate_mimebundle(call: Any) -> dict[str, Any]:
     est = call.estimate
     new = len(call.images)
     resent = len(call.plans) - sum(1 for p in call.images if p.plan is not None)
-    what = [f"{new} image{'s' if new != 1 else ''}"] if new else []
+    what = [plural(new, "image")] if new else []
     if resent:
-        what.append(f"{resent} earlier image{'s' if resent != 1 else ''} resent")
+        what.append(f"{plural(resent, 'earlier image')} resent")
     parts = [f"≈ {est.image_tokens:,} image tokens" + (f" ({', '.join(what)})" if what else "")]
     parts.append(f"~{est.text_tokens:,} text tokens")
     if est.unmeasured_images:
         n = est.unmeasured_images
         parts.append(
-            f"≤ {est.unmeasured_tokens:,} for {n} URL image{'s' if n != 1 else ''} "
+            f"≤ {est.unmeasured_tokens:,} for {plural(n, 'URL image')} "
             "(worst case: not measured; fetch_urls=True measures)"
         )
     billed = billed_as(call.model)
@@ -314,7 +346,7 @@ def estimate_mimebundle(call: Any) -> dict[str, Any]:
 
 
 def _calls(n: int) -> str:
-    return f"{n} call{'' if n == 1 else 's'}"
+    return plural(n, "call")
 
 
 def _row_model(r: Any) -> str:
@@ -344,9 +376,9 @@ def _totals_line(label: str, t: dict[str, Any]) -> str:
     text = f"{label}: {_calls(t['calls'])}"
     extras = []
     if t["cached"]:
-        extras.append(f"{t['cached']} from cache")
+        extras.append(f"{t['cached']:,} from cache")
     if t["unfinished"]:
-        extras.append(f"{t['unfinished']} cut short")
+        extras.append(f"{t['unfinished']:,} cut short")
     if extras:
         text += f" ({', '.join(extras)})"
     text += (
@@ -360,10 +392,9 @@ def _totals_line(label: str, t: dict[str, Any]) -> str:
             "" if bound is None else f", at most ≈ {format_usd(bound)}"
         )
     if t["mismatches"]:
-        text += f" · {t['mismatches']} image-token mismatch{'es' if t['mismatches'] != 1 else ''}"
+        text += f" · {plural(t['mismatches'], 'image-token mismatch', 'image-token mismatches')}"
     if t["cost_mismatches"]:
-        n = t["cost_mismatches"]
-        text += f" · {n} cost mismatch{'es' if n != 1 else ''}"
+        text += f" · {plural(t['cost_mismatches'], 'cost mismatch', 'cost mismatches')}"
     return text
 
 

@@ -107,7 +107,11 @@ class GrokVisionMagics(Magics):
                 "no image given, and no image has been displayed in this kernel yet: "
                 "name one (a variable, file, URL or figure) after %%grokvision"
             )
-        return [Labelled(last.data, last.description)], f"No image given: using {last.description}."
+        if not last.sendable:
+            raise UsageError(f"no image given, and {last.why_not()}")
+        # a figure is sent as `%%grokvision fig` sends it: rendered for its tile plan
+        note = f"No image given: using {last.description}."
+        return [Labelled(last.source, last.description)], note
 
     def _schema(self, name: str | None) -> Any:
         if not name:
@@ -197,7 +201,8 @@ class GrokVisionMagics(Magics):
             key = (call.model, shapes, tuple(img.sha256 for img in call.images))
             bundle = self._strips.get(key)
             if bundle is None:
-                bundle = thumbnails_mimebundle(call.plans, call.model)
+                notes = [(img.label, img.notes) for img in call.images]
+                bundle = thumbnails_mimebundle(call.plans, call.model, notes)
                 self._strips[key] = bundle
                 while len(self._strips) > STRIP_MEMO:
                     self._strips.pop(next(iter(self._strips)))
@@ -282,7 +287,9 @@ class GrokVisionMagics(Magics):
             last = self.capture.last
             if last is None:
                 raise UsageError("%grokvision_tiles needs an image (or one displayed earlier)")
-            images = [last.data]
+            if not last.sendable:
+                raise UsageError(f"%grokvision_tiles: no image named, and {last.why_not()}")
+            images = [Labelled(last.source, last.description)]
         try:
             explorers = [
                 TileExplorer(
