@@ -22,12 +22,14 @@ from grok_nb.api.client import Client
 from grok_nb.api.credentials import resolve_base_url
 from grok_nb.api.request import redact_request
 from grok_nb.asking import plan_call, resolve_options, response_cache, send
+from grok_nb.cache.keys import normalise_base_url
 from grok_nb.conversation import Conversation
 from grok_nb.errors import APIConnectionError, GrokError, ImageError, MissingKeyError
 from grok_nb.images.expand import TooManyImagesError, expand_path_source
 from grok_nb.ledger import LEDGER
 from grok_nb.notebook.capture import ImageCapture
 from grok_nb.notebook.live import LiveMarkdown
+from grok_nb.notebook.simulate_magic import register as register_simulate_magic
 from grok_nb.preparing import Labelled, prepared_store
 from grok_nb.pricing import format_usd
 from grok_nb.render import (
@@ -49,8 +51,11 @@ _PLACEHOLDER = re.compile(r"\{([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\}")
 
 
 def _offline_note() -> str | None:
-    base = os.environ.get("XAI_BASE_URL", "")
-    if os.environ.get("GROK_NB_OFFLINE") or base.startswith(("http://127.", "http://localhost")):
+    try:  # the simulator's one identity, on any port (%grokvision_simulate's too)
+        endpoint = normalise_base_url(resolve_base_url(current().base_url))
+    except GrokError:
+        endpoint = ""
+    if os.environ.get("GROK_NB_OFFLINE") or endpoint.startswith("grok_nb-simulator"):
         return "answered by grok_nb's offline simulator, not a model"
     return None
 
@@ -415,6 +420,7 @@ class GrokVisionMagics(Magics):
 def load_ipython_extension(ipython: Any) -> None:
     magics = GrokVisionMagics(ipython)
     ipython.register_magics(magics)
+    register_simulate_magic(ipython)
     magics.capture.install()
     ipython._grok_nb_magics = magics
 
