@@ -163,3 +163,10 @@ def test_record_once_then_replay_in_ci(tmp_path: Path) -> None:
     assert "endpoint grok_nb-simulator" in miss and "grok-4-1-fast-non-reasoning" in miss
     assert "'A question nobody recorded.'" in miss and "cache='use'" in miss
     assert KEY not in json.dumps(replayed) and KEY not in json.dumps(recorded)
+
+
+def test_the_readme_shows_this_recipe() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert FOLD in readme
+    assert CELLS[0] in readme  # the notebook's first cell, as the README shows it
+    assert "GROK_NB_CACHE=replay jupyter nbconvert --to notebook --execute" in readme
