@@ -15,7 +15,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Execute notebooks/quickstart.ipynb (against the offline simulator when XAI_API_KEY
-# is unset) and write notebooks/quickstart.html.
+# is unset) and write notebooks/quickstart.html. It writes only ignored paths: the
+# executed copy beside the notebook, the cache in .grok_nb_cache/ (kept by `make clean`).
+# GROK_NB_CACHE=replay make demo re-executes it from that cache, asking nothing.
 demo: $(STAMP)
 	$(BIN)/python notebooks/run.py notebooks/quickstart.ipynb
 

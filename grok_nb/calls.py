@@ -8,6 +8,7 @@ Every entry point (``ask``, ``Conversation``, ``ask_many``, the magic) goes thro
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -19,6 +20,7 @@ from grok_nb.answer import Answer, Usage
 from grok_nb.api.client import Client
 from grok_nb.api.credentials import resolve_base_url
 from grok_nb.api.request import build_chat_request, parse_structured, redact_request
+from grok_nb.cache.keys import normalise_base_url
 from grok_nb.cache.responses import ResponseCache, cacheable, default_cache_path, request_key
 from grok_nb.errors import CacheMiss
 from grok_nb.estimate import Estimate, estimate
@@ -117,7 +119,10 @@ def response_cache(opts: dict[str, Any]) -> ResponseCache:
     path = str(opts["cache_path"] or default_cache_path())
     with _lock:
         if path not in _caches:
-            _caches[path] = ResponseCache(path)
+            _caches[path] = cache = ResponseCache(path)
+            # closing the last connection folds SQLite's write-ahead log into the file,
+            # so a recorded cache file is complete on its own (commit it, replay in CI)
+            atexit.register(cache.close)
         return _caches[path]
 
 
@@ -147,10 +152,27 @@ def _from_cache(call: CallPlan) -> Answer | None:
     entry = response_cache(call.options).get(call.cache_key)
     if entry is None:
         if mode == "replay":
+            content = call.user_message.get("content")
+            parts = content if isinstance(content, list) else [{"type": "text", "text": content}]
+            text = " ".join(str(p.get("text") or "") for p in parts if p.get("type") == "text")
+            text = " ".join(text.split())
+            prompt = repr(text if len(text) <= 60 else text[:59] + "…")
+            shown = [
+                f"{i.label} {i.size[0]}×{i.size[1]}" if i.size else i.label for i in call.images
+            ]
+            images = f"{len(shown)} image{'s' if len(shown) != 1 else ''}"
+            if shown:
+                images += f" ({', '.join(shown[:3])}{', …' if len(shown) > 3 else ''})"
+            identity = normalise_base_url(call.base_url)
+            endpoint = identity if identity == call.base_url else f"{identity} ({call.base_url})"
             raise CacheMiss(
                 f"cache='replay' but this request is not in the cache "
-                f"({call.options['cache_path'] or 'default cache'}); run it once with "
-                "cache='use' and a key to record it"
+                f"{call.options['cache_path'] or default_cache_path()}: endpoint {endpoint}, "
+                f"model {call.model}, prompt {prompt} with {images}, key "
+                f"{call.cache_key[:12]}…. Any change of endpoint, model, prompt, image or "
+                "option is a new request. To record it, run the notebook once with "
+                "cache='use' (GROK_NB_CACHE unset) and a key, against the same endpoint and "
+                "cache file; then replay"
             )
         return None
     answer = _answer_from_record(entry.record, call.schema)

@@ -4,11 +4,19 @@
 the magics register the single instance with the shell. The Python API reads the same
 instance, so a notebook's settings apply to ``grok_nb.ask`` too. The API key is never
 a config value: it is read from the environment at call time (see ``keys.py``).
+
+``$GROK_NB_CACHE`` (a cache mode) and ``$GROK_NB_CACHE_PATH`` switch a whole run — a CI
+job replaying a notebook — without touching it: until ``cache`` / ``cache_path`` is set
+(``%config``, a config file, assignment) it reads the variable afresh at each use. A
+``cache_path`` is expanded (``~``) and made absolute when it is set or read, relative to
+the working directory: in Jupyter, the notebook's folder, so a cache file can live
+beside the notebook it records.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import sys
 from typing import Any
 
@@ -19,9 +27,19 @@ from grok_nb.errors import ConfigError
 from grok_nb.pricing import default_model
 from grok_nb.tiling import DEFAULT_RULE, DETAILS, RULES
 
-__all__ = ["AUTO_RULE", "CACHE_MODES", "GrokVision", "current", "resolve_options"]
+__all__ = [
+    "AUTO_RULE",
+    "CACHE_ENV",
+    "CACHE_MODES",
+    "CACHE_PATH_ENV",
+    "GrokVision",
+    "current",
+    "resolve_options",
+]
 
 CACHE_MODES = ("use", "refresh", "off", "replay")
+CACHE_ENV = "GROK_NB_CACHE"  # a cache mode for the whole run (CI: replay)
+CACHE_PATH_ENV = "GROK_NB_CACHE_PATH"  # the response cache file for the whole run
 AUTO_RULE = "auto"  # tile_rule not set: a calibration for the endpoint, else the default
 
 
@@ -33,6 +51,41 @@ class _ChosenModel(Unicode):
     def get(self, obj: Any, cls: Any = None) -> Any:
         if self.name not in obj._trait_values:
             return default_model()
+        return super().get(obj, cls)
+
+
+def _env_cache_mode() -> str:
+    raw = os.environ.get(CACHE_ENV, "")
+    mode = raw.strip().lower()
+    if not mode:
+        return "use"
+    if mode not in CACHE_MODES:
+        raise ConfigError(
+            f"{CACHE_ENV}={raw!r} is not a cache mode; use one of {', '.join(CACHE_MODES)} "
+            "(or unset it)"
+        )
+    return mode
+
+
+def _absolute(path: str | None) -> str | None:
+    return None if not path else os.path.abspath(os.path.expanduser(path))
+
+
+class _CacheMode(Enum):
+    """The ``cache`` setting: ``$GROK_NB_CACHE`` (read at each use) until it is set."""
+
+    def get(self, obj: Any, cls: Any = None) -> Any:
+        if self.name not in obj._trait_values:
+            return _env_cache_mode()
+        return super().get(obj, cls)
+
+
+class _CachePath(Unicode):
+    """The ``cache_path`` setting: ``$GROK_NB_CACHE_PATH`` (read at each use) until set."""
+
+    def get(self, obj: Any, cls: Any = None) -> Any:
+        if self.name not in obj._trait_values:
+            return _absolute(os.environ.get(CACHE_PATH_ENV, "").strip() or None)
         return super().get(obj, cls)
 
 
@@ -58,11 +111,16 @@ class GrokVision(SingletonConfigurable):
     max_tokens = Int(None, allow_none=True, help="Cap on completion tokens.").tag(config=True)
     system = Unicode(None, allow_none=True, help="System prompt for every call.").tag(config=True)
     stream = Bool(True, help="Stream answers as they are written.").tag(config=True)
-    cache = Enum(CACHE_MODES, "use", help="Response cache: use, refresh, off or replay.").tag(
-        config=True
-    )
-    cache_path = Unicode(
-        None, allow_none=True, help="SQLite cache file; default under the user cache dir."
+    cache = _CacheMode(
+        CACHE_MODES,
+        "use",
+        help=f"Response cache: use, refresh, off or replay; default: ${CACHE_ENV}, else use.",
+    ).tag(config=True)
+    cache_path = _CachePath(
+        None,
+        allow_none=True,
+        help=f"SQLite cache file (a relative path is from the notebook's folder); default: "
+        f"${CACHE_PATH_ENV}, else under the user cache dir.",
     ).tag(config=True)
     max_cost_usd = Float(
         None, allow_none=True, help="Refuse a call whose estimated cost is above this."
@@ -99,6 +157,10 @@ class GrokVision(SingletonConfigurable):
             known = ", ".join([AUTO_RULE, *sorted(RULES)])
             raise TraitError(f"unknown tile rule {value!r}; known: {known}")
         return str(value)
+
+    @validate("cache_path")
+    def _check_cache_path(self, proposal: Any) -> str | None:
+        return _absolute(proposal["value"])
 
     @validate("model")
     def _check_model(self, proposal: Any) -> str:

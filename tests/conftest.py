@@ -21,7 +21,12 @@ def _isolated_env(
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "xdg-cache"))
     monkeypatch.delenv("XAI_API_KEY", raising=False)
     monkeypatch.delenv("XAI_BASE_URL", raising=False)
+    monkeypatch.delenv("GROK_NB_CACHE", raising=False)
+    monkeypatch.delenv("GROK_NB_CACHE_PATH", raising=False)
     yield
+    from grok_nb.notebook import simulate_magic
+
+    simulate_magic.stop()  # a test that ran %grokvision_simulate leaves no simulator behind
 
 
 @pytest.fixture

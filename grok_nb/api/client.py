@@ -37,9 +37,11 @@ import grok_nb.api.catalogue as catalogue
 from grok_nb.answer import Answer
 from grok_nb.api.call import Call, OnDelta
 from grok_nb.api.credentials import (
+    KERNEL_SIMULATOR_KEY,
     Secret,
     base_url_problem,
     find_api_key,
+    is_kernel_simulator,
     require_api_key,
     resolve_base_url,
 )
@@ -159,6 +161,10 @@ class Client:
         return RetryPolicy(self.max_retries, self.max_retry_after_s, rng=self._rng)
 
     def _secret(self) -> Secret:
+        # The simulator %grokvision_simulate runs in this kernel needs no key, and is
+        # never sent a real one; every other endpoint, a loopback one too, needs a key.
+        if self._api_key is None and is_kernel_simulator(self.base_url):
+            return Secret(KERNEL_SIMULATOR_KEY)
         return Secret(require_api_key(self._api_key))
 
     def _timeout(self) -> httpx.Timeout:

@@ -14,6 +14,11 @@ is dropped, and a key with other characters an HTTP header cannot carry (a curly
 pasted from a document) is refused with ``KeyFormatError``, which names the character
 and never the key. A base URL carrying ``user:password@`` is refused (``ConfigError``,
 password hidden): grok_nb authenticates with the API key only, never with Basic auth.
+
+``%grokvision_simulate`` points grok_nb (not the environment) at a simulator running in
+this kernel with ``use_kernel_simulator(url)``: ``resolve_base_url`` then returns that
+URL whenever no base URL is given explicitly, and a call to it needs no key
+(``is_kernel_simulator``) — for that one URL only, never for another endpoint.
 """
 
 from __future__ import annotations
@@ -35,17 +40,24 @@ __all__ = [
     "base_url_problem",
     "find_api_key",
     "hide_userinfo",
+    "is_kernel_simulator",
+    "kernel_simulator",
     "key_problem",
     "redact",  # re-exported from grok_nb.redact, the one scrubber
     "redact_obj",
     "require_api_key",
     "resolve_base_url",
+    "use_kernel_simulator",
 ]
 
 ENV_KEY = API_KEY_ENV
 ENV_BASE_URL = "XAI_BASE_URL"
 DEFAULT_BASE_URL = "https://api.x.ai/v1"
 MASK = "***"
+# The bearer token sent to the in-kernel simulator (which accepts any): not a secret.
+KERNEL_SIMULATOR_KEY = "grok_nb-simulator"
+
+_kernel_simulator: str | None = None  # base URL of the simulator %grokvision_simulate runs
 
 
 class KeyFormatError(MissingKeyError, ConfigError):
@@ -148,9 +160,10 @@ def require_api_key(explicit: str | Secret | None = None, *, cwd: Path | None = 
         "no xAI API key found. Set one with `export XAI_API_KEY=xai-...` before starting "
         "Jupyter, `%env XAI_API_KEY=xai-...` in the notebook, or a line "
         "`XAI_API_KEY=xai-...` in a .env file in the working directory "
-        "(keys: https://console.x.ai). To try grok_nb without a key, run the offline "
-        "simulator: `with grok_nb.simulator.serve() as sim:` and use "
-        "`Client(api_key='sim', base_url=sim.base_url)` (or `grok-nb simulate`)."
+        "(keys: https://console.x.ai). To try grok_nb without a key, run "
+        "`%grokvision_simulate` in the notebook: grok_nb's offline simulator answers "
+        "instead of a model, with no key (in Python `grok_nb.simulator.serve()`, from a "
+        "shell `grok-nb simulate`)."
     )
 
 
@@ -177,14 +190,37 @@ def base_url_problem(url: str, where: str = "base_url") -> str | None:
     return None
 
 
+def use_kernel_simulator(url: str | None) -> None:
+    """Point grok_nb at the simulator at ``url`` for this process (``None``: stop)."""
+    global _kernel_simulator
+    _kernel_simulator = url.rstrip("/") if url else None
+
+
+def kernel_simulator() -> str | None:
+    """The base URL of the simulator ``%grokvision_simulate`` runs, or ``None``."""
+    return _kernel_simulator
+
+
+def is_kernel_simulator(url: str | None) -> bool:
+    """``url`` is the in-kernel simulator's base URL: the one endpoint needing no key."""
+    return (
+        _kernel_simulator is not None and url is not None and url.rstrip("/") == _kernel_simulator
+    )
+
+
 def resolve_base_url(explicit: str | None = None, *, cwd: Path | None = None) -> str:
     """The API base URL to use now (no trailing slash).
 
-    A URL with ``user:password@`` is refused: the password would be sent as HTTP Basic
-    auth to a host that wants the API key, and would show in errors and logs.
+    Order: ``explicit`` (an argument, ``GrokVision.base_url``), then the simulator
+    ``%grokvision_simulate`` runs in this kernel, then ``$XAI_BASE_URL`` (or ``.env``),
+    then the default. A URL with ``user:password@`` is refused: the password would be
+    sent as HTTP Basic auth to a host that wants the API key, and would show in errors
+    and logs.
     """
     if explicit:
         url, where = explicit.strip(), "base_url"
+    elif _kernel_simulator is not None:
+        return _kernel_simulator
     else:
         found, where = _lookup(ENV_BASE_URL, cwd)
         url = found or DEFAULT_BASE_URL

@@ -34,9 +34,25 @@ _DATA_URL = re.compile(r"data:([^,;]*)((?:;[^,;]*)*),(.*)", re.IGNORECASE | re.D
 
 
 def normalise_base_url(base_url: str) -> str:
-    # Scheme and host are case-insensitive; credentials in the URL are never kept.
+    """The endpoint as the cache key holds it.
+
+    Scheme and host are case-insensitive; credentials in the URL are never kept. A
+    grok_nb simulator on loopback (``http://127.0.0.1:<any port>/grok_nb-simulator/v1``,
+    the path ``grok_nb.simulator`` serves under) is ``"grok_nb-simulator"``: one identity
+    whatever the port, so its recordings replay in a fresh kernel, and not a URL, so it
+    can never equal a real endpoint and simulator answers never pass for real ones.
+    """
     parts = urlsplit(str(base_url).strip())
     host = (parts.hostname or "").lower()
+    loopback = host == "localhost" or host == "::1" or host.startswith("127.")
+    route = parts.path.rstrip("/")
+    if loopback and parts.scheme.lower() == "http" and not parts.query:
+        # the marker is the simulator's own path segment (simulator/server.PATH_PREFIX;
+        # the two packages share only the wire, so it is spelled here too)
+        marker = "/grok_nb-simulator"
+        if route == marker or route.startswith(marker + "/"):
+            rest = route[len(marker) :]
+            return "grok_nb-simulator" + ("" if rest in ("", "/v1") else rest)
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
     port: int | str | None

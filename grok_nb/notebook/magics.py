@@ -20,6 +20,7 @@ from grok_nb.api.catalogue import language_models
 from grok_nb.api.client import Client
 from grok_nb.api.credentials import resolve_base_url
 from grok_nb.api.request import redact_request
+from grok_nb.cache.keys import normalise_base_url
 from grok_nb.calls import response_cache, send
 from grok_nb.conversation import Conversation
 from grok_nb.errors import APIConnectionError, GrokError, ImageError, MissingKeyError
@@ -28,6 +29,7 @@ from grok_nb.ledger import LEDGER
 from grok_nb.notebook.capture import ImageCapture
 from grok_nb.notebook.live import LiveMarkdown
 from grok_nb.notebook.prompt import prompt_parts_from_cell, split_line
+from grok_nb.notebook.simulate_magic import register as register_simulate_magic
 from grok_nb.preparing import Labelled, prepared_store
 from grok_nb.pricing import format_usd
 from grok_nb.render import (
@@ -48,8 +50,11 @@ STRIP_MEMO = 32  # thumbnail strips remembered for re-run cells
 
 
 def _offline_note() -> str | None:
-    base = os.environ.get("XAI_BASE_URL", "")
-    if os.environ.get("GROK_NB_OFFLINE") or base.startswith(("http://127.", "http://localhost")):
+    try:  # the simulator's one identity, on any port (%grokvision_simulate's too)
+        endpoint = normalise_base_url(resolve_base_url(current().base_url))
+    except GrokError:
+        endpoint = ""
+    if os.environ.get("GROK_NB_OFFLINE") or endpoint.startswith("grok_nb-simulator"):
         return "answered by grok_nb's offline simulator, not a model"
     return None
 
@@ -396,6 +401,7 @@ class GrokVisionMagics(Magics):
 def load_ipython_extension(ipython: Any) -> None:
     magics = GrokVisionMagics(ipython)
     ipython.register_magics(magics)
+    register_simulate_magic(ipython)
     magics.capture.install()
     ipython._grok_nb_magics = magics
 

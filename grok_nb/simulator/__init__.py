@@ -15,6 +15,12 @@ can be scripted per request::
         client = Client(api_key="sim", base_url=sim.base_url)
         ...
 
+or across notebook cells: ``sim = simulator.serve()`` starts it and returns at once;
+``sim.stop()`` stops it (``sim.running`` says which). In a notebook,
+``%grokvision_simulate`` does that for the kernel and points grok_nb at it, no key
+needed. Every simulator's base URL ends in ``/grok_nb-simulator/v1``, so its answers
+are cached under one identity whatever the port — never as a real endpoint's.
+
 From the shell: ``grok-nb simulate --port 8000`` (or ``python -m grok_nb.simulator``).
 The simulator shares nothing with ``grok_nb.api.client``: they meet only on the wire.
 """
@@ -23,6 +29,6 @@ from __future__ import annotations
 
 from grok_nb.simulator.command import main
 from grok_nb.simulator.faults import Fault
-from grok_nb.simulator.server import Simulator, serve
+from grok_nb.simulator.server import PATH_PREFIX, Simulator, serve
 
-__all__ = ["Fault", "Simulator", "main", "serve"]
+__all__ = ["PATH_PREFIX", "Fault", "Simulator", "main", "serve"]

@@ -2,6 +2,15 @@
 
 HTTP/1.1 with keep-alive; streamed answers use chunked transfer encoding so a
 "reset" fault can drop the connection mid-body exactly as a broken network does.
+
+The base URL is ``http://127.0.0.1:<port>/grok_nb-simulator/v1``: the path names the
+simulator on the wire, so a cache key can give every simulator, on any port, one
+identity that no real endpoint has (``grok_nb.cache.keys.normalise_base_url``). The
+plain ``/v1/...`` routes are served too.
+
+Nothing the server meets reaches ``sys.stderr``: a client that went away (a reset
+fault, an interrupted call) is logged at debug level on ``grok_nb.simulator``, so an
+in-kernel simulator never prints tracebacks into whichever notebook cell is running.
 """
 
 from __future__ import annotations
@@ -9,10 +18,10 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -33,7 +42,14 @@ from grok_nb.tiling import DEFAULT_RULE, get_rule
 __all__ = ["Simulator", "serve"]
 
 logger = logging.getLogger("grok_nb.simulator")
+# a library's logger: silent unless the application configures logging (no last-resort
+# printing to stderr, which in a kernel lands in the running cell)
+logger.addHandler(logging.NullHandler())
 MAX_BODY_BYTES = 64 * 1024 * 1024
+# The first path segment of every simulator base URL; cache/keys.py recognises it.
+PATH_PREFIX = "/grok_nb-simulator"
+# A client that went away: expected with faults and interrupts, never a traceback.
+_GONE = (ConnectionError, TimeoutError)
 
 
 class _Stopped(Exception):
@@ -44,6 +60,14 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # stalled handlers must not hold up stop()
     sim: Simulator
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # socketserver prints these tracebacks to stderr, which a kernel shows in a cell
+        exc = sys.exc_info()[1]
+        if isinstance(exc, _GONE):
+            logger.debug("grok_nb simulator: client %s went away: %r", client_address, exc)
+        else:
+            logger.error("grok_nb simulator: error serving %s", client_address, exc_info=True)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -95,7 +119,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
         # recorded before the client can see the response end, so tests never race it
-        self.server.sim._record(self.command, self.path, status)
+        self.server.sim._record(self.command, self._path, status)
         self.wfile.write(body)
 
     def _json(self, status: int, obj: Any) -> None:
@@ -139,12 +163,15 @@ class _Handler(BaseHTTPRequestHandler):
         sim = self.server.sim
         self._request_id = sim._next_id()
         path = self.path.split("?")[0].rstrip("/")
+        if path.startswith(PATH_PREFIX + "/"):
+            path = path[len(PATH_PREFIX) :]
+        self._path = path  # the route, as the log records it
         try:
             raw = self._read_body() if self.command == "POST" else b""
             self._route(sim, path, raw)
         except SimError as exc:
             self._error(exc.status, exc.message, exc.shape)
-        except (BrokenPipeError, ConnectionResetError):
+        except _GONE:
             self.close_connection = True  # the client went away (a timeout, an interrupt)
         except _Stopped:
             self._drop_connection()
@@ -222,7 +249,7 @@ class _Handler(BaseHTTPRequestHandler):
             if fault is not None and fault.kind == "stall" and fault.after_chunks:
                 self._wait(sim, fault.stall_s)
             if fault is not None and fault.kind in ("reset", "truncate"):
-                sim._record(self.command, self.path, 0)
+                sim._record(self.command, self._path, 0)
                 self._drop_connection()  # no response at all
                 return
             if fault is not None and fault.kind == "malformed":
@@ -251,7 +278,7 @@ class _Handler(BaseHTTPRequestHandler):
         for n, payload in enumerate(payloads):
             if fault is not None and n == at and n < len(reply.pieces):
                 if fault.kind == "reset":
-                    sim._record(self.command, self.path, 0)
+                    sim._record(self.command, self._path, 0)
                     self._drop_connection()
                     return
                 if fault.kind == "truncate":
@@ -268,7 +295,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._write_chunk(gzip.encode(data) if gzip is not None else data)
             if delay and n < len(reply.pieces):
                 time.sleep(delay)
-        sim._record(self.command, self.path, 200)
+        sim._record(self.command, self._path, 200)
         self._write_chunk(b"")  # the zero-length chunk ends the body
 
 
@@ -313,7 +340,7 @@ class Simulator:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        return f"http://127.0.0.1:{self.port}{PATH_PREFIX}/v1"
 
     def inject(self, fault: Fault | str, **options: Any) -> Fault:
         """Queue a fault for a coming request: ``inject("429", retry_after=2)``."""
@@ -336,7 +363,17 @@ class Simulator:
                 "faults_pending": len(self.faults.pending()),
             }
 
+    @property
+    def running(self) -> bool:
+        """Listening now: started and not yet stopped."""
+        return self._thread is not None and not self._stop.is_set()
+
     def start(self) -> Simulator:
+        """Serve in a background thread (returns at once; again is a no-op)."""
+        if self._thread is not None or self._stop.is_set():
+            if self._stop.is_set():
+                raise ConfigError("this simulator was stopped; start a new one with serve()")
+            return self
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
             name=f"grok_nb-simulator-{self.port}",
@@ -346,7 +383,12 @@ class Simulator:
         return self
 
     def stop(self) -> None:
-        """Stop listening and close open connections (stalled handlers wake up too)."""
+        """Stop listening and close open connections (stalled handlers wake up too).
+
+        Safe to call again, and on a simulator that was never started.
+        """
+        if self._stop.is_set():
+            return
         self._stop.set()
         if self._thread is not None:
             self._server.shutdown()
@@ -384,7 +426,6 @@ class Simulator:
             self.log.append((method, path, status))
 
 
-@contextmanager
 def serve(
     port: int = 0,
     rule: str = DEFAULT_RULE,
@@ -393,14 +434,14 @@ def serve(
     api_key: str | None = None,
     usage_mode: str = "final",
     tokens_per_s: float | None = None,
-) -> Iterator[Simulator]:
-    """Run a simulator for the ``with`` block: ``with serve() as sim: sim.base_url``."""
+) -> Simulator:
+    """A running simulator, for a ``with`` block or across notebook cells.
+
+    ``with serve() as sim: ...`` stops it when the block ends; ``sim = serve()`` keeps it
+    running until ``sim.stop()`` (or the process exits: its thread is a daemon).
+    """
     sim = Simulator(
         port=port, rule=rule, latency_s=latency_s, faults=faults, api_key=api_key,
         usage_mode=usage_mode, tokens_per_s=tokens_per_s,
     )  # fmt: skip
-    sim.start()
-    try:
-        yield sim
-    finally:
-        sim.stop()
+    return sim.start()
