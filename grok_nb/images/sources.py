@@ -374,12 +374,11 @@ def open_source(
 
 def uniform_colour_note(image: Image.Image) -> str | None:
     """A note when every pixel of ``image`` (RGB or RGBA, as sent) has one colour."""
-    bands = image.getextrema()
-    if not bands or not isinstance(bands[0], tuple):
-        bands = (bands,)  # a one-band image gives one (min, max) pair
-    if any(lo != hi for lo, hi in bands):  # type: ignore[misc]
+    extrema: Any = image.getextrema()
+    bands: list[Any] = list(extrema) if isinstance(extrema[0], tuple) else [extrema]
+    if any(lo != hi for lo, hi in bands):  # a one-band image gives one (min, max) pair
         return None
-    values = [lo for lo, _ in bands]  # type: ignore[misc]
+    values = [lo for lo, _ in bands]
     if len(values) == 4 and values[3] == 0:
         colour = "fully transparent"
     else:
