@@ -149,11 +149,12 @@ class BadRequestError(APIError):
 
 
 class AuthenticationError(APIError):
-    """401, or xAI's 400 for a wrong key: the API key was rejected."""
+    """401, or xAI's 400 for a wrong key (in any wording, percent-encoded included): the
+    API key was rejected. The message names ``XAI_API_KEY``, never the key."""
 
 
 class PermissionDeniedError(APIError):
-    """403: the key or team may not do this."""
+    """403: the key or team may not do this (a 403 about credits is ``CreditsExhausted``)."""
 
 
 class NotFoundError(APIError):
@@ -173,7 +174,10 @@ class RateLimitError(APIError):
 
 
 class CreditsExhausted(RateLimitError):
-    """429 because the team's credits or monthly spending limit are used up; not retried."""
+    """403 or 429 because the team has no credits (a new team has none yet) or reached its
+    monthly spending limit; not retried. The message says where to add credits or raise
+    the limit. A subclass of ``RateLimitError`` whatever the status, so ``except
+    RateLimitError`` still catches it."""
 
 
 class InternalServerError(APIError):

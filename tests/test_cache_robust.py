@@ -104,20 +104,6 @@ def test_a_read_only_cache_replays_and_is_left_untouched(
     assert snapshot(path.parent) == before  # no hit counted, no WAL, nothing set aside
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write a read-only file")
-def test_real_permissions(tmp_path: Path) -> None:  # pragma: no cover - not as root
-    path = recorded_file(tmp_path)
-    path.chmod(0o444)
-    path.parent.chmod(0o555)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", GrokCacheWarning)
-            with ResponseCache(path) as cache:
-                assert cache.get("k") is not None
-    finally:
-        path.parent.chmod(0o755)
-
-
 def test_sqlite_refusing_to_write_falls_back_to_read_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -157,6 +157,7 @@ def test_subfigure() -> None:
 
 def test_array_of_axes_renders_their_figure() -> None:
     fig, axes = plt.subplots(2, 2, figsize=(4, 4), dpi=100)
+    axes[1, 1].plot([1, 2])  # a grid of empty axes is refused (tests/test_blank_images.py)
     p = prepare(axes)
     assert p.size == prepare(fig).size
     assert p.label == f"array of 4 Axes of matplotlib Figure {fig.number}"

@@ -61,7 +61,11 @@ def execute(name: str, work: Path, extra: Sequence[str] = ()) -> tuple[Any, Path
 
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path, Any]:
-    extra = ["%%grokvision no_such_photo.png\nWhat is this?", "print('kernel alive', 6 * 7)"]
+    extra = [
+        "print('cap after the notebook:', grok_nb.settings.current().max_cost_usd)",
+        "%%grokvision no_such_photo.png\nWhat is this?",
+        "print('kernel alive', 6 * 7)",
+    ]
     return execute("quickstart.ipynb", tmp_path_factory.mktemp("nb"), extra)
 
 
@@ -69,12 +73,28 @@ def _magic_cells(nb: Any) -> list[Any]:
     return [c for c in nb.cells if c.cell_type == "code" and c.source.startswith("%%grokvision")]
 
 
+def _answered(nb: Any) -> list[Any]:
+    """The magic cells that send a request (not dry runs, refusals or the bad path)."""
+    return [
+        c
+        for c in _magic_cells(nb)
+        if "--dry-run" not in c.source
+        and "no_such" not in c.source
+        and "raises-exception" not in c.metadata.get("tags", [])
+    ]
+
+
+def _cell(nb: Any, start: str) -> Any:
+    return next(c for c in nb.cells if c.source.startswith(start))
+
+
+URL_FOOTER = "image tokens 1,792 billed (not estimated: unmeasured URL)"
+
+
 def test_every_answer_is_saved_as_markdown_with_footer(executed: tuple[Any, Path, Any]) -> None:
     nb, _, usages = executed
-    asked = [
-        c for c in _magic_cells(nb) if "--dry-run" not in c.source and "no_such" not in c.source
-    ]
-    assert len(asked) == 5
+    asked = _answered(nb)
+    assert len(asked) == 7
     for cell in asked:
         markdown = [
             o["data"]["text/markdown"] for o in cell.outputs if "text/markdown" in o.get("data", {})
@@ -86,13 +106,13 @@ def test_every_answer_is_saved_as_markdown_with_footer(executed: tuple[Any, Path
 
 def test_footer_numbers_equal_the_simulators_usage(executed: tuple[Any, Path, Any]) -> None:
     nb, _, usages = executed
-    asked = [
-        c for c in _magic_cells(nb) if "--dry-run" not in c.source and "no_such" not in c.source
-    ]
-    for cell, usage in zip(asked, usages, strict=True):
+    for cell, usage in zip(_answered(nb), usages, strict=True):
         text = _outputs_text(cell)
         billed = usage["prompt_tokens_details"]["image_tokens"]
-        assert f"image tokens {billed:,} billed = {billed:,} est." in text, cell.source
+        if "https://" in cell.source:  # a URL is not measured: its footer says so
+            assert billed == 1792 and URL_FOOTER in text
+        else:
+            assert f"image tokens {billed:,} billed = {billed:,} est." in text, cell.source
         assert f"completion {usage['completion_tokens']:,}" in text
 
 
@@ -113,6 +133,37 @@ def test_dry_run_and_structured_output(executed: tuple[Any, Path, Any]) -> None:
     assert "nothing was sent" in _outputs_text(dry)
     parsed = next(c for c in nb.cells if c.source == "scene.parsed")
     assert "Scene(" in _outputs_text(parsed)
+
+
+def test_what_will_this_cost_section(executed: tuple[Any, Path, Any]) -> None:
+    nb, _, usages = executed
+    heading = _cell(nb, "## What will this cost?")
+    section = nb.cells[nb.cells.index(heading) : nb.cells.index(heading) + 10]
+    assert section[-1].source.startswith("%config GrokVision.max_cost_usd = None")  # contiguous
+    assert not any(o.output_type == "error" for c in section for o in c.get("outputs", []))
+    # a URL image: estimated at its rule's worst case, billed at it by the simulator
+    url = _cell(nb, "%%grokvision https://")
+    assert "≤ 1,792 for 1 URL image (worst case: not measured" in _outputs_text(url)
+    assert URL_FOOTER in _outputs_text(url)
+    # an explorer framing: estimated at exactly its plan, sent with its detail
+    framed = _cell(nb, "%%grokvision ex ")
+    assert "rule ceil (explorer)" in _outputs_text(framed)
+    assert "image tokens 512 billed = 512 est." in _outputs_text(framed)
+    check = nb.cells[nb.cells.index(framed) + 1]
+    assert "explorer plan 512 tokens, estimated 512, billed 512; detail sent: ['low']" in (
+        _outputs_text(check)
+    )
+    # a cap: refused in one line before anything was sent, and lifted afterwards
+    capped = _cell(nb, "%%grokvision sample_photo.jpg\nWhich colours")
+    [err] = [o for o in capped.outputs if o.output_type == "stream" and o.name == "stderr"]
+    assert re.fullmatch(
+        r"UsageError: estimated cost \$0\.\d+ is above max_cost_usd=\$0\.001 by \$0\.\d+; "
+        r"nothing was sent\s*",
+        err.text,
+    ), err.text
+    assert len(usages) == len(_answered(nb))  # the refused call never reached the server
+    after = next(c for c in nb.cells if "cap after the notebook" in c.source)
+    assert "cap after the notebook: None" in _outputs_text(after)
 
 
 def test_key_is_nowhere_in_the_saved_notebook(executed: tuple[Any, Path, Any]) -> None:

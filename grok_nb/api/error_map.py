@@ -3,18 +3,30 @@
 xAI error bodies come in several shapes (``{"code", "error"}``, ``{"error":
 {"message"}}``, a bare JSON string, plain text); ``server_message`` finds the
 server's words in each so they always reach the user. Two cases get plain
-language of their own: a rejected key (xAI answers 400 "Incorrect API key") and
-spent credits (xAI answers 429 mentioning credits or the spending limit).
+language of their own, whatever status they arrive with:
+
+- a rejected key: any 401, and a 400 about the API key (xAI answers a wrong key with
+  400 "Incorrect API key provided") -> ``AuthenticationError`` naming ``XAI_API_KEY``;
+- no credits: a 403 or 429 whose words mention credits or the spending limit (a new
+  team with no credits gets 403, spent credits 403 or 429) -> ``CreditsExhausted``,
+  saying where to add credits or raise the limit; never retried.
+
+A message that arrives percent-encoded (an early-2025 wrong-key reply read
+``Incorrect%20API%20key%20provided:...``) is decoded, but only when it looks encoded:
+no whitespace at all and ``%20`` or at least two ``%XX`` escapes, so a message that
+merely quotes an encoded URL is shown as sent.
 
 Everything the server sent is redacted before it is parsed, cut or kept
 (``grok_nb.redact``): the raw text first (so a key used as a JSON object key, or
 one JSON escapes would hide after parsing, is caught), then every string and object
-key of the parsed body, and only then is the message cut to ``MAX_MESSAGE_CHARS``.
+key of the parsed body; a decoded message is redacted again (decoding can reveal a
+key the escapes hid), and only then is the message cut to ``MAX_MESSAGE_CHARS``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -34,9 +46,14 @@ from grok_nb.errors import (
 )
 from grok_nb.redact import redact, redact_obj, truncate
 
-__all__ = ["MAX_MESSAGE_CHARS", "error_for_status", "server_message"]
+__all__ = ["MAX_MESSAGE_CHARS", "decode_if_encoded", "error_for_status", "server_message"]
 
 MAX_MESSAGE_CHARS = 500
+CONSOLE_URL = "https://console.x.ai"
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+_CONSOLE_LINK = re.compile(r"https://console\.x\.ai[^\s]*")
+_KEY_WORDS = ("api key", "api-key", "api_key", "apikey")
+_UNAUTHENTICATED_CODES = ("unauthenticated", "valid authentication credentials")
 
 _STATUS_CLASSES: dict[int, type[APIError]] = {
     400: BadRequestError,
@@ -74,20 +91,61 @@ def server_message(text: str, secrets: Iterable[str | Secret | None] = ()) -> tu
         message = body
     else:
         message = text
-    message = truncate(" ".join(str(message).split()), MAX_MESSAGE_CHARS)
+    message = str(message)
+    decoded = decode_if_encoded(message)
+    if decoded != message:
+        message = redact(decoded, secrets)
+    message = truncate(" ".join(message.split()), MAX_MESSAGE_CHARS)
     return message or "(empty response body)", body
 
 
-def _is_bad_key(status: int, message: str) -> bool:
+def decode_if_encoded(message: str) -> str:
+    """``message`` percent-decoded when it looks percent-encoded (no whitespace, and
+    ``%20`` or two or more ``%XX`` escapes); otherwise unchanged."""
+    if not message or any(c.isspace() for c in message):
+        return message
+    escapes = _ESCAPE.findall(message)
+    if "%20" not in escapes and len(escapes) < 2:
+        return message
+    from urllib.parse import unquote  # rare path
+
+    return unquote(message, errors="replace")
+
+
+def _code(body: Any) -> str:
+    code = body.get("code") if isinstance(body, dict) else None
+    return code.lower() if isinstance(code, str) else ""
+
+
+def _is_bad_key(status: int, message: str, code: str) -> bool:
+    if status == 401:
+        return True
+    if status != 400:
+        return False
     low = message.lower()
-    return status == 401 or (
-        status == 400 and ("api key" in low or "api-key" in low or "apikey" in low)
+    return any(w in low for w in _KEY_WORDS) or any(c in code for c in _UNAUTHENTICATED_CODES)
+
+
+def _is_credits(status: int, message: str) -> bool:
+    low = message.lower()
+    return status in (403, 429) and ("credit" in low or "spending limit" in low)
+
+
+def _credits_message(message: str) -> str:
+    link = _CONSOLE_LINK.search(message)
+    where = link.group(0).rstrip(".,;:)") if link else CONSOLE_URL
+    low = message.lower()
+    if "spending limit" in low or "used all" in low:
+        what = "has no credits left or has reached its monthly spending limit"
+        fix = "Add credits, or raise the monthly spending limit,"
+    else:
+        what = "has no credits yet"
+        fix = "Add credits"
+    return (
+        f"your xAI team {what}, so xAI refused the request; it was not retried (retrying "
+        f"cannot help). {fix} on the team's billing page at {where}, then run the cell "
+        f"again (server said: {message})"
     )
-
-
-def _is_credits(message: str) -> bool:
-    low = message.lower()
-    return "credit" in low or "spending limit" in low
 
 
 def error_for_status(
@@ -106,19 +164,15 @@ def error_for_status(
     retry_after = parse_retry_after(headers)
     host = url.split("/")[2] if "://" in url else url
     cls: type[APIError]
-    if _is_bad_key(status, message):
+    if _is_bad_key(status, message, _code(body)):
         cls = AuthenticationError
         message = (
             f"the API key was rejected by {host} ({message}). Check XAI_API_KEY (environment "
-            "or .env) holds a current key from https://console.x.ai"
+            f"or .env) holds a current key from {CONSOLE_URL}"
         )
-    elif status == 429 and _is_credits(message):
+    elif _is_credits(status, message):
         cls = CreditsExhausted
-        message = (
-            "your xAI team has no credits left or has reached its monthly spending limit, so "
-            "this was not retried; add credits or raise the limit at https://console.x.ai "
-            f"(server said: {message})"
-        )
+        message = _credits_message(message)
     elif status >= 500:
         cls = InternalServerError
     else:

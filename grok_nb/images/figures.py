@@ -19,6 +19,12 @@ An ``Axes`` that is the only one in its figure (colorbars and twin axes aside)
 renders the whole figure. One ``Axes`` of several renders just that Axes with its
 labels, title and legend (its tight bounding box) — what ``axes[0]`` asks for —
 and the notes say so.
+
+A figure with nothing drawn in it is refused before anything is rendered or sent
+(``ImageError``): no axes, text or images, or only axes with nothing plotted and no
+title or labels. That is what ``plt.gcf()`` gives in a cell after the plot was shown
+(the inline backend closed the drawn figure), and sending it would bill a full tile
+grid for a white rectangle. ``allow_blank=True`` sends it anyway, with a note.
 """
 
 from __future__ import annotations
@@ -30,7 +36,10 @@ from typing import Any
 from grok_nb.errors import ImageError
 from grok_nb.tiling import TileRule, plan
 
-__all__ = ["MAX_RENDER_SIDE", "figure_label", "is_matplotlib", "render_figure", "root_figure"]
+__all__ = [
+    "MAX_RENDER_SIDE", "blank_reason", "figure_label", "is_matplotlib", "render_figure",
+    "root_figure",
+]  # fmt: skip
 
 MAX_RENDER_SIDE = 6 * 448
 _PAD_INCHES = 0.05
@@ -87,13 +96,94 @@ def figure_label(obj: Any) -> str:
     return f"{type(obj).__name__} (matplotlib {short})"
 
 
+def _group(ax: Any, fig: Any) -> tuple[list[Any], list[Any]]:
+    """(the Axes with its twins, the figure's other plots; colorbars aside)."""
+    pos = ax.get_position().bounds
+    group = [a for a in fig.axes if a is ax or a.get_position().bounds == pos]
+    others = [a for a in fig.axes if a not in group and not hasattr(a, "_colorbar")]
+    return group, others
+
+
+def _has_text(text: Any) -> bool:
+    return text is not None and text.get_visible() and bool(text.get_text().strip())
+
+
+def _axes_empty(ax: Any) -> bool:
+    """Nothing plotted in ``ax`` and no words on it: only the frame and default ticks."""
+    if ax.has_data() or ax.texts or ax.artists or ax.tables or ax.get_legend() is not None:
+        return False
+    if getattr(ax, "child_axes", None) or getattr(ax, "_colorbar", None) is not None:
+        return False
+    titles = (ax.title, getattr(ax, "_left_title", None), getattr(ax, "_right_title", None))
+    labels = (ax.xaxis.label, ax.yaxis.label, getattr(getattr(ax, "zaxis", None), "label", None))
+    return not any(_has_text(t) for t in (*titles, *labels))
+
+
+def _figure_empty(fig: Any) -> bool:
+    """No visible artist in a Figure/SubFigure but its background (and empty axes)."""
+    from matplotlib.axes import Axes
+    from matplotlib.figure import SubFigure
+    from matplotlib.text import Text
+
+    for child in fig.get_children():
+        if child is fig.patch or not child.get_visible():
+            continue
+        if isinstance(child, Axes):
+            if not _axes_empty(child):
+                return False
+        elif isinstance(child, SubFigure):
+            if not _figure_empty(child):
+                return False
+        elif not isinstance(child, Text) or _has_text(child):
+            return False
+    return True
+
+
+def blank_reason(obj: Any) -> str | None:
+    """Why the figure (or part) ``obj`` stands for shows nothing, or ``None`` when
+    something is drawn in it."""
+    from matplotlib.axes import Axes
+    from matplotlib.figure import FigureBase
+
+    fig = root_figure(obj)
+    if fig is None:
+        return None
+    if isinstance(obj, Axes):
+        group, others = _group(obj, fig)
+        if others:  # only this Axes (and its twins) would be rendered
+            if all(_axes_empty(a) for a in group):
+                return "this Axes has nothing drawn (nothing plotted, no title or labels)"
+            return None
+    part = obj if isinstance(obj, FigureBase) else fig
+    if not _figure_empty(part):
+        return None
+    what = "figure" if part is fig else "SubFigure"
+    if any(isinstance(c, Axes) for c in part.get_children()):
+        return f"the {what} has nothing drawn (its axes are empty: nothing plotted, no labels)"
+    return f"the {what} has nothing drawn (no axes, text or images)"
+
+
+def _blank_error(label: str, reason: str, obj: Any) -> ImageError:
+    from matplotlib.axes import Axes
+
+    if isinstance(obj, Axes):
+        how = "draw into it first, or pass grok_nb.prepare(ax, allow_blank=True) instead"
+    else:
+        how = (
+            "in a cell after the plot was shown, plt.gcf() is a new, empty figure: pass the "
+            "figure you drew on (fig, ax = plt.subplots() ... then fig), draw into this one "
+            "first, or pass grok_nb.prepare(fig, allow_blank=True) instead"
+        )
+    return ImageError(
+        label, f"{reason}, so it was not sent and nothing was billed; {how} to send it blank"
+    )
+
+
 def _axes_region(ax: Any, fig: Any, notes: list[str]) -> Any | None:
     """The Axes' tight box in inches when it shares the figure with other plots."""
     from matplotlib.transforms import Bbox
 
-    pos = ax.get_position().bounds
-    group = [a for a in fig.axes if a is ax or a.get_position().bounds == pos]  # + twins
-    others = [a for a in fig.axes if a not in group and not hasattr(a, "_colorbar")]
+    group, others = _group(ax, fig)
     if not others:
         return None
     fig.draw_without_rendering()  # run the layout engine so the boxes are current
@@ -130,9 +220,15 @@ def _choose_dpi(
 
 
 def render_figure(
-    obj: Any, label: str, *, rule: str | TileRule | None = None, detail: str = "high"
+    obj: Any,
+    label: str,
+    *,
+    rule: str | TileRule | None = None,
+    detail: str = "high",
+    allow_blank: bool = False,
 ) -> tuple[bytes, list[str]]:
-    """PNG bytes of the figure (or part) ``obj`` stands for, and notes."""
+    """PNG bytes of the figure (or part) ``obj`` stands for, and notes. A figure with
+    nothing drawn raises ``ImageError`` unless ``allow_blank``."""
     from matplotlib.axes import Axes
     from matplotlib.figure import SubFigure
 
@@ -140,6 +236,11 @@ def render_figure(
     if fig is None:
         raise ImageError(label, "this matplotlib object is not attached to a figure")
     notes: list[str] = []
+    blank = blank_reason(obj)
+    if blank is not None and not allow_blank:
+        raise _blank_error(label, blank, obj)
+    if blank is not None:
+        notes.append(f"{blank}; sent anyway (allow_blank=True)")
     saved = (fig.dpi, tuple(fig.get_size_inches()), fig.get_facecolor())
     try:
         region = None

@@ -19,7 +19,14 @@ from grok_nb.images.expand import MAX_IMAGES_PER_REQUEST
 from grok_nb.images.normalise import normalise, upright_size
 from grok_nb.images.prepared_image import PreparedImage
 from grok_nb.images.resize import downscale, model_size, plan_key, preview
-from grok_nb.images.sources import MAX_FILE_MB, Opened, describe_source, expand_sources, open_source
+from grok_nb.images.sources import (
+    MAX_FILE_MB,
+    Opened,
+    describe_source,
+    expand_sources,
+    open_source,
+    uniform_colour_note,
+)
 from grok_nb.tiling import DETAILS, TileRule, get_rule, plan
 
 if TYPE_CHECKING:
@@ -100,6 +107,9 @@ def _prepare_opened(
             f"resized {size[0]}x{size[1]} -> {target[0]}x{target[1]} keeping the "
             f"{cols}x{rows} plan ({original.tokens} tokens)"
         )
+    uniform = uniform_colour_note(image)
+    if uniform is not None:  # first: the one note that may change what the user does
+        notes.insert(0, uniform)
     fmt, why = choose_format(image, source_format=opened.source_format, prefer=opened.prefer)
     smaller = _smaller_sizes(image.size, size, rule, detail)
     with pillow_errors(label, failure="could not encode the image"):
@@ -134,19 +144,22 @@ def prepare(
     fetch_urls: bool = False,
     label: str | None = None,
     max_file_mb: float | None = MAX_FILE_MB,
+    allow_blank: bool = False,
 ) -> PreparedImage:
     """Turn one image source (anything in ``ACCEPTED``) into a ``PreparedImage``.
 
     ``resize="model"`` sends the smallest size with the same tile plan as the
     original; ``"none"`` sends the normalised original. http(s) URLs are passed
     through unless ``fetch_urls``. Files over ``max_file_mb`` are refused before
-    they are read (``None``: no limit). Bad input raises ``ImageError``.
+    they are read (``None``: no limit). A matplotlib figure with nothing drawn is
+    refused unless ``allow_blank``. Bad input raises ``ImageError``.
     """
     _check_options(rule, detail, resize)
     one = _single(source, label)
     opened = open_source(
-        one, label=label, rule=rule, detail=detail, fetch_urls=fetch_urls, max_file_mb=max_file_mb
-    )
+        one, label=label, rule=rule, detail=detail, fetch_urls=fetch_urls,
+        max_file_mb=max_file_mb, allow_blank=allow_blank,
+    )  # fmt: skip
     return _prepare_opened(opened, rule, detail, resize)
 
 
@@ -159,6 +172,7 @@ def prepare_many(
     fetch_urls: bool = False,
     max_file_mb: float | None = MAX_FILE_MB,
     max_images_per_request: int | None = MAX_IMAGES_PER_REQUEST,
+    allow_blank: bool = False,
 ) -> list[PreparedImage]:
     """``prepare`` for one source or a list of them; globs expand (sorted), order is kept.
 
@@ -168,8 +182,9 @@ def prepare_many(
     out = []
     for one in expand_sources(sources, max_images_per_request=max_images_per_request):
         opened = open_source(
-            one, rule=rule, detail=detail, fetch_urls=fetch_urls, max_file_mb=max_file_mb
-        )
+            one, rule=rule, detail=detail, fetch_urls=fetch_urls, max_file_mb=max_file_mb,
+            allow_blank=allow_blank,
+        )  # fmt: skip
         out.append(_prepare_opened(opened, rule, detail, resize))
     return out
 
@@ -181,13 +196,15 @@ def load_image(
     rule: str | TileRule | None = None,
     detail: str = "high",
     max_file_mb: float | None = MAX_FILE_MB,
+    allow_blank: bool = False,
 ) -> tuple[Image.Image, str, tuple[str, ...]]:
     """The normalised, upright, full-size RGB/RGBA image of one source, its label and
     notes. URLs are downloaded. ``rule``/``detail`` only steer the DPI of figures."""
     one = _single(source, label)
     opened = open_source(
-        one, label=label, rule=rule, detail=detail, fetch_urls=True, max_file_mb=max_file_mb
-    )
+        one, label=label, rule=rule, detail=detail, fetch_urls=True, max_file_mb=max_file_mb,
+        allow_blank=allow_blank,
+    )  # fmt: skip
     assert opened.image is not None  # URLs were fetched
     image, notes = normalise(opened.image, opened.label, owned=opened.owned)
     return image, opened.label, tuple(opened.notes + notes)

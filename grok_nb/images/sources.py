@@ -3,6 +3,10 @@
 Detection is by duck typing. numpy, matplotlib, torch, IPython are never imported
 to find out whether an object is one of theirs: the object's own type module says
 so, and only then is the library (already loaded, since the object exists) used.
+
+Blank input: a matplotlib figure with nothing drawn is refused (``figures``) unless
+``allow_blank``; an image of one uniform colour is sent, because a colour can be the
+question, and ``uniform_colour_note`` gives the note that says so.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ __all__ = [
     "describe_source",
     "expand_sources",
     "open_source",
+    "uniform_colour_note",
 ]
 
 MAX_FILE_MB = 100.0  # files are read whole; no photo or scan worth sending is larger
@@ -296,8 +301,10 @@ def _from_url(text: str, label: str, fetch_urls: bool) -> Opened:
     return _from_bytes(data, label, [f"downloaded {len(data):,} bytes"])
 
 
-def _from_figure(obj: Any, label: str, rule: str | TileRule | None, detail: str) -> Opened:
-    png, notes = render_figure(obj, label, rule=rule, detail=detail)
+def _from_figure(
+    obj: Any, label: str, rule: str | TileRule | None, detail: str, allow_blank: bool
+) -> Opened:
+    png, notes = render_figure(obj, label, rule=rule, detail=detail, allow_blank=allow_blank)
     opened = _from_bytes(png, label, notes)
     opened.prefer = "PNG"
     return opened
@@ -335,11 +342,13 @@ def open_source(
     detail: str = "high",
     fetch_urls: bool = False,
     max_file_mb: float | None = MAX_FILE_MB,
+    allow_blank: bool = False,
 ) -> Opened:
     """Resolve one source (see ``ACCEPTED``) to an ``Opened`` image or URL.
 
     Files (paths, file objects) larger than ``max_file_mb`` are refused before they
-    are read; ``None`` removes the limit."""
+    are read; ``None`` removes the limit. A matplotlib figure with nothing drawn is
+    refused unless ``allow_blank``."""
     name = label or describe_source(source)
     if _is_prepared(source):
         if source.data is None:
@@ -357,11 +366,11 @@ def open_source(
         return Opened(name, source, owned=False, source_format=source.format)
     module = _module(source)
     if module == "matplotlib":
-        return _from_figure(source, name, rule, detail)
+        return _from_figure(source, name, rule, detail, allow_blank)
     if _is_ipython_image(source):
         return _from_ipython(source, name, fetch_urls, max_file_mb)
     if module == "numpy" and getattr(getattr(source, "dtype", None), "kind", "") == "O":
-        return _from_figure(_object_array_figure(source, name), name, rule, detail)
+        return _from_figure(_object_array_figure(source, name), name, rule, detail, allow_blank)
     if module == "numpy":
         return _from_array(source, name)
     if _is_tensor(source):
@@ -372,7 +381,7 @@ def open_source(
         return _from_array(array, name)
     held = _held_figure(source)
     if held is not None:
-        return _from_figure(held, name, rule, detail)
+        return _from_figure(held, name, rule, detail, allow_blank)
     if hasattr(source, "__array__"):
         return _from_array(source, name)
     for method, fmt in (("_repr_png_", "PNG"), ("_repr_jpeg_", "JPEG")):
@@ -385,3 +394,23 @@ def open_source(
     if hasattr(source, "read"):
         return _from_bytes(_read_fileobj(source, name, max_file_mb), name)
     raise ImageError(name, f"unsupported type {type(source).__qualname__}; accepted: {ACCEPTED}")
+
+
+def uniform_colour_note(image: Image.Image) -> str | None:
+    """A note when every pixel of ``image`` (RGB or RGBA, as sent) has one colour."""
+    extrema: Any = image.getextrema()
+    bands: list[Any] = list(extrema) if isinstance(extrema[0], tuple) else [extrema]
+    if any(lo != hi for lo, hi in bands):  # a one-band image gives one (min, max) pair
+        return None
+    values = [lo for lo, _ in bands]
+    if len(values) == 4 and values[3] == 0:
+        colour = "fully transparent"
+    else:
+        rgb = (values * 3)[:3] if len(values) < 3 else values[:3]
+        colour = "#" + "".join(f"{int(v):02X}" for v in rgb)
+        if len(values) == 4:
+            colour += f" at alpha {int(values[3])}/255"
+    return (
+        f"the whole image is one uniform colour ({colour}): sent as it is; if you "
+        "expected a picture, check the source"
+    )

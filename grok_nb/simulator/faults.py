@@ -7,6 +7,10 @@ its path (or for any path). Kinds:
   given), any other status such as ``"500"``, ``"503"``, ``"408"``, ``"409"``;
 - ``"credits"``: xAI's 429 for spent credits / a reached spending limit;
 - ``"bad_key"``: xAI's 400 "Incorrect API key provided";
+- ``"credits403"``: the same spent-credits words answered with 403, as xAI also does;
+- ``"no_credits_yet"``: xAI's 403 for a newly created team that never bought credits;
+- ``"badkey_encoded"``: the early-2025 400 whose wrong-key message arrived
+  percent-encoded (``Incorrect%20API%20key%20provided:...``);
 - ``"stall"``: wait ``stall_s`` seconds, before the response (``after_chunks=0``)
   or after that many streamed pieces, to exceed the client's read timeout;
 - ``"reset"``: drop the connection after ``after_chunks`` pieces (mid-stream);
@@ -59,8 +63,11 @@ RESHAPE_KINDS = (
     "content_list", "choices_dict", "usage_list", "listing_dict", "not_object", "deep_json",
     "bad_gzip",
 )  # fmt: skip
+# error replies xAI is seen sending: kind -> status (their words: _XAI_MESSAGES)
+_XAI_STATUS = {"credits": 429, "bad_key": 400, "credits403": 403, "no_credits_yet": 403,
+               "badkey_encoded": 400}  # fmt: skip
 FAULT_KINDS = (
-    "none", "credits", "bad_key", "stall", "reset", "truncate", "malformed", "error_event",
+    "none", *_XAI_STATUS, "stall", "reset", "truncate", "malformed", "error_event",
     *RESHAPE_KINDS,
 )  # fmt: skip
 DEEP_JSON_LEVELS = 100_000
@@ -94,6 +101,18 @@ _BROKEN_JSON = '{"id": "broken", "choices": ['
 BAD_KEY_MESSAGE = (
     "Incorrect API key provided: ***. You can obtain an API key from https://console.x.ai."
 )
+NO_CREDITS_YET_MESSAGE = (
+    "Your newly created team doesn't have any credits or licenses yet. You can purchase "
+    "those on https://console.x.ai/team/00000000-0000-4000-8000-000000000000."
+)
+BAD_KEY_ENCODED_MESSAGE = BAD_KEY_MESSAGE.replace(" ", "%20")
+_XAI_MESSAGES = {
+    "credits": CREDITS_MESSAGE,
+    "bad_key": BAD_KEY_MESSAGE,
+    "credits403": CREDITS_MESSAGE,
+    "no_credits_yet": NO_CREDITS_YET_MESSAGE,
+    "badkey_encoded": BAD_KEY_ENCODED_MESSAGE,
+}
 
 
 @dataclass
@@ -124,7 +143,7 @@ class Fault:
     def status(self) -> int | None:
         if self.kind.isdigit():
             return int(self.kind)
-        return {"credits": 429, "bad_key": 400}.get(self.kind)
+        return _XAI_STATUS.get(self.kind)
 
     @classmethod
     def parse(cls, spec: str) -> Fault:
@@ -186,10 +205,8 @@ class Fault:
     def error_message(self) -> str:
         if self.message:
             return self.message
-        if self.kind == "credits":
-            return CREDITS_MESSAGE
-        if self.kind == "bad_key":
-            return BAD_KEY_MESSAGE
+        if self.kind in _XAI_MESSAGES:
+            return _XAI_MESSAGES[self.kind]
         return f"simulated HTTP {self.kind} (grok_nb simulator fault)"
 
 
