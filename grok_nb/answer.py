@@ -156,6 +156,8 @@ class Answer:
     original_cost_usd: float | None = None
     # the price the estimate used for ``model_asked`` when the answer arrived
     estimate_price: ModelPrice | None = field(default=None, repr=False, compare=False)
+    # ``grok_nb.boxes.Detections`` for an answer asked with ``--boxes`` / ``locate``
+    boxes: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.model_asked and isinstance(self.request, dict):

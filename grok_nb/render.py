@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
     from grok_nb.tiling import TilePlan
 
-__all__ = ["plan_caption", "plan_mimebundle", "plan_overlay", "plans_mimebundle"]
+__all__ = ["boxes_overlay", "plan_caption", "plan_mimebundle", "plan_overlay", "plans_mimebundle"]
 
 # Marks grok_nb's own drawings, so "the image displayed last" never means an overlay.
 OVERLAY_METADATA: dict[str, Any] = {"grok_nb": {"overlay": True}}
@@ -180,6 +181,47 @@ def plans_mimebundle(
         "text/plain": "\n".join([*lines, summary]),
         "text/html": "<div>" + "".join(figures) + f"<p><b>{html.escape(summary)}</b></p></div>",
     }
+
+
+# --- boxes (grok_nb.boxes.Detections) -------------------------------------------
+
+
+def boxes_overlay(
+    image: Image.Image,
+    boxes: Sequence[Any],
+    colours: dict[str, Any],
+    *,
+    tiles: Sequence[Sequence[float]] = (),
+    display_px: int | None = None,
+) -> Image.Image:
+    """``image`` with each box (``.label``, ``.x0``..``.y1`` in its pixels) outlined in its
+    label's colour over a black or white halo, its label on an opaque chip (readable on
+    any background); ``tiles`` (the tile grid) thin underneath."""
+    from PIL import ImageDraw, ImageFont
+
+    k = 1.0 if display_px is None else min(1.0, display_px / max(image.size))
+    out = image.convert("RGB")
+    if k < 1:
+        out = out.resize((max(1, round(out.width * k)), max(1, round(out.height * k))))
+    draw = ImageDraw.Draw(out)
+    for t in tiles:
+        draw.rectangle([round(v * k) for v in t], outline=GRID_RGB, width=1)
+    width = max(2, round(min(out.size) / 160))
+    font = ImageFont.load_default(size=max(10, min(18, round(min(out.size) / 28))))
+    for b in boxes:
+        rgb = tuple(colours.get(b.label, GRID_RGB))
+        ink = (0, 0, 0) if 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] > 140 else (255,) * 3
+        x0, y0 = math.floor(b.x0 * k), math.floor(b.y0 * k)
+        x1, y1 = max(x0, math.ceil(b.x1 * k) - 1), max(y0, math.ceil(b.y1 * k) - 1)
+        draw.rectangle((x0 - 1, y0 - 1, x1 + 1, y1 + 1), outline=ink, width=width + 2)
+        draw.rectangle((x0, y0, x1, y1), outline=rgb, width=width)
+        text = b.label if b.score is None else f"{b.label} {b.score:.2f}"
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        cw, ch = right - left + 6, bottom - top + 4
+        cy = y0 - ch if y0 - ch >= 0 else y0 + width  # above the box, else just inside
+        draw.rectangle((x0, cy, x0 + cw - 1, cy + ch - 1), fill=rgb)
+        draw.text((x0 + 3 - left, cy + 2 - top), text, fill=ink, font=font)
+    return out
 
 
 # --- answers -------------------------------------------------------------------

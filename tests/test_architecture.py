@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("grok_nb.pricing",),
     ("grok_nb.render",),  # draws values from their plain attributes: imports no value module
     ("grok_nb.tiling",),
-    ("grok_nb.settings", "grok_nb.answer"),
+    ("grok_nb.settings", "grok_nb.answer", "grok_nb.boxes"),
     ("grok_nb.cache.paths",),
     ("grok_nb.images", "grok_nb.cache", "grok_nb.api", "grok_nb.simulator"),
     (
@@ -36,7 +36,7 @@ LAYERS: list[tuple[str, ...]] = [
     ),
     ("grok_nb.preparing",),
     ("grok_nb.asking",),
-    ("grok_nb.batch", "grok_nb.calibration"),
+    ("grok_nb.batch", "grok_nb.calibration", "grok_nb.grounding"),
     ("grok_nb.notebook", "grok_nb.cli"),
     ("grok_nb",),
 ]
