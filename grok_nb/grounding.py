@@ -24,6 +24,7 @@ from typing import Any
 from grok_nb.answer import Answer
 from grok_nb.asking import CallPlan, plan_call, send
 from grok_nb.boxes import NORMALISED, Box, Detections, Frame, ImageRef, Unusable
+from grok_nb.errors import ConfigError
 from grok_nb.images import PreparedImage, expand_sources, load_image
 from grok_nb.preparing import Labelled, as_source
 
@@ -84,7 +85,7 @@ def box_prompt(what: str | Sequence[str], images: int = 1) -> tuple[str, list[st
         labels = [str(w).strip() for w in what if str(w).strip()]
         target = "each of these: " + "; ".join(labels)
     if not target:
-        raise ValueError("say what to find: a phrase or a list of labels")
+        raise ConfigError("say what to find: a phrase or a list of labels")
     text = PROMPT.format(target=target, s="s" if images > 1 else "",
                          image=IMAGE_FIELD if images > 1 else "")  # fmt: skip
     if labels:
@@ -151,7 +152,7 @@ def plan_boxes(
     """The call asking where ``prompt`` (what to find) is in ``images``, and each
     image's reference for mapping the boxes back (``None``: a URL not fetched)."""
     if overrides.get("schema") is not None:
-        raise ValueError("boxes bring their own schema: do not pass one as well")
+        raise ConfigError("boxes bring their own schema: do not pass one as well")
     overrides.pop("schema", None)
     sources = _one_per_image(images)
     text, labels = box_prompt(prompt, max(1, len(sources)))

@@ -24,6 +24,7 @@ from grok_nb.api.request import redact_request
 from grok_nb.asking import plan_call, resolve_options, response_cache, send
 from grok_nb.conversation import Conversation
 from grok_nb.errors import APIConnectionError, GrokError, ImageError, MissingKeyError
+from grok_nb.grounding import attach_boxes, plan_boxes
 from grok_nb.images.expand import TooManyImagesError, expand_path_source
 from grok_nb.ledger import LEDGER
 from grok_nb.notebook.capture import ImageCapture
@@ -158,6 +159,9 @@ class GrokVisionMagics(Magics):
     @argument("--rule", help="tile rule for estimates")
     @argument("--no-tiles", action="store_true", help="do not show the tile thumbnails")
     @argument("--resize", choices=("model", "none"))
+    @argument(
+        "--boxes", action="store_true", help="find what the prompt names: boxes over the image"
+    )
     @cell_magic
     def grokvision(self, line: str, cell: str) -> None:
         """Ask a Grok vision model about images; the cell body is the prompt."""
@@ -185,14 +189,22 @@ class GrokVisionMagics(Magics):
         history = self.conversation if args.cont else Conversation()
 
         try:
-            call = plan_call(
-                prompt,
-                images,
-                history=history.messages,
-                history_plans=history.plans,
-                schema=self._schema(args.schema),
-                **overrides,
-            )
+            if args.boxes:  # the prompt says what to find; the boxes bring their schema
+                if args.schema:
+                    raise UsageError("--boxes asks for its own schema: drop --schema")
+                call, refs = plan_boxes(
+                    prompt, images, history=history.messages, history_plans=history.plans,
+                    **overrides,
+                )  # fmt: skip
+            else:
+                call = plan_call(
+                    prompt,
+                    images,
+                    history=history.messages,
+                    history_plans=history.plans,
+                    schema=self._schema(args.schema),
+                    **overrides,
+                )
         except GrokError as exc:
             raise UsageError(str(exc)) from None
         self._show_preview(call, show=self.settings.show_tiles and not args.no_tiles)
@@ -200,6 +212,9 @@ class GrokVisionMagics(Magics):
             self._show_request(call)
             return
         answer = self._send(call)
+        if args.boxes:
+            bundle = attach_boxes(answer, refs)._repr_mimebundle_()
+            display(bundle, raw=True, metadata=OVERLAY_METADATA)
         history.add(call.user_message, answer, [p.plan for p in call.images if p.plan])
         self.conversation = history
         if args.out:
