@@ -18,6 +18,7 @@ from grok_nb.notebook.explorer import TileExplorer, boxes_to_json
 from grok_nb.render import boxes_overlay
 
 GREY = (128, 128, 128)
+NOT_NUMBERS = "the box holds something other than finite numbers"
 
 
 def ref(size: tuple[int, int] = (200, 100), **kwargs: Any) -> ImageRef:
@@ -52,9 +53,9 @@ def test_a_frame_maps_a_crop_and_scale_back_into_the_original() -> None:
         ({"label": "  ", "box": [1, 2, 3, 4]}, "no label"),
         ({"label": "a", "box": [1, 2, 3]}, "the box is not four numbers [x0, y0, x1, y1]"),
         ({"label": "a", "box": "1,2,3,4"}, "the box is not four numbers [x0, y0, x1, y1]"),
-        ({"label": "a", "box": [1, 2, "3", 4]}, "the box holds something other than finite numbers"),
-        ({"label": "a", "box": [1, 2, float("nan"), 4]}, "the box holds something other than finite numbers"),
-        ({"label": "a", "box": [1, 2, True, 4]}, "the box holds something other than finite numbers"),
+        ({"label": "a", "box": [1, 2, "3", 4]}, NOT_NUMBERS),
+        ({"label": "a", "box": [1, 2, float("nan"), 4]}, NOT_NUMBERS),
+        ({"label": "a", "box": [1, 2, True, 4]}, NOT_NUMBERS),
         ({"label": "a", "box": [5, 5, 5, 9]}, "the box is empty (no area)"),
         ({"label": "a", "box": [-50, 5, -10, 9]}, "the box is empty (outside the image)"),
         ({"label": "a", "box": [1, 2, 3, 4], "image": 2}, "image 2: the call had 1 image(s)"),
@@ -233,10 +234,8 @@ def test_prompt_and_schema_name_what_to_find() -> None:
 def test_the_explorer_takes_detections_as_its_boxes_layer() -> None:
     ex = TileExplorer(Image.new("RGB", (400, 300), GREY))
     assert ex.boxes == [] and ex.show_boxes
-    found = attach_boxes(
-        Answer(text='[{"label": "cat", "box": [0, 0, 500, 500]}, {"label": "dog", "box": [500, 500, 1000, 1000]}]'),
-        [ImageRef("x", (400, 300), (400, 300))],
-    )  # fmt: skip
+    reply = '[{"label": "cat", "box": [0, 0, 500, 500]}, {"label": "dog", "box": [5, 5, 9, 9]}]'
+    found = attach_boxes(Answer(text=reply), [ImageRef("x", (400, 300), (400, 300))])
     ex.boxes = found
     assert ex.boxes[0] == {
         "label": "cat", "box": [0.0, 0.0, 200.0, 150.0], "score": None, "note": "",
