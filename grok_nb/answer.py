@@ -160,6 +160,8 @@ class Answer:
     # the grok_nb.Conversation this answer is the latest turn of (set by ask and
     # Conversation.ask); what follow_up continues
     conversation: Any = field(default=None, repr=False, compare=False)
+    # ``grok_nb.boxes.Detections`` for an answer asked with ``--boxes`` / ``locate``
+    boxes: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.model_asked and isinstance(self.request, dict):

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import grok_nb.images as images
+from grok_nb.boxes import Frame
 from grok_nb.cache.paths import prepared_store_path
 from grok_nb.cache.prepared import PreparedStore
 from grok_nb.errors import ConfigError
@@ -39,12 +40,15 @@ __all__ = [
 @dataclass(frozen=True)
 class Labelled:
     """A source with the name the user gave it (the magic's token, e.g. ``fig``), and
-    the rule and detail it carries (an explorer's framing sends what it shows)."""
+    the rule and detail it carries (an explorer's framing sends what it shows).
+    ``transform`` says where ``source`` sits in a larger original (an explorer's crop
+    and scale), so boxes found in it can be mapped back (``grok_nb.grounding``)."""
 
     source: Any
     label: str | None = None
     rule: str | None = None
     detail: str | None = None
+    transform: Frame | None = None
 
 
 def _frames(obj: Any) -> bool:

@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("grok_nb.pricing",),
     ("grok_nb.render",),  # draws values from their plain attributes: imports no value module
     ("grok_nb.tiling",),
-    ("grok_nb.settings", "grok_nb.answer"),
+    ("grok_nb.settings", "grok_nb.answer", "grok_nb.boxes"),
     ("grok_nb.cache.paths",),
     ("grok_nb.images", "grok_nb.cache", "grok_nb.api", "grok_nb.simulator"),
     ("grok_nb.rules", "grok_nb.ledger", "grok_nb.estimate", "grok_nb.budget"),
@@ -33,7 +33,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("grok_nb.conversation",),
     ("grok_nb.asking",),
     ("grok_nb.background", "grok_nb.frames"),
-    ("grok_nb.batch", "grok_nb.calibration"),
+    ("grok_nb.batch", "grok_nb.calibration", "grok_nb.grounding"),
     ("grok_nb.notebook", "grok_nb.cli"),
     ("grok_nb",),
 ]

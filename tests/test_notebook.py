@@ -94,7 +94,7 @@ URL_FOOTER = "image tokens 1,792 billed (not estimated: unmeasured URL)"
 def test_every_answer_is_saved_as_markdown_with_footer(executed: tuple[Any, Path, Any]) -> None:
     nb, _, usages = executed
     asked = _answered(nb)
-    assert len(asked) == 7
+    assert len(asked) == 8
     for cell in asked:
         markdown = [
             o["data"]["text/markdown"] for o in cell.outputs if "text/markdown" in o.get("data", {})
@@ -164,6 +164,21 @@ def test_what_will_this_cost_section(executed: tuple[Any, Path, Any]) -> None:
     assert len(usages) == len(_answered(nb))  # the refused call never reached the server
     after = next(c for c in nb.cells if "cap after the notebook" in c.source)
     assert "cap after the notebook: None" in _outputs_text(after)
+
+
+def test_where_is_it_draws_boxes_in_the_images_pixels(executed: tuple[Any, Path, Any]) -> None:
+    nb, _, _ = executed
+    cell = next(c for c in _magic_cells(nb) if "--boxes" in c.source)
+    drawn = [o for o in cell.outputs if "image/png" in o.get("data", {})]
+    text = drawn[-1]["data"]["text/plain"]
+    assert text.startswith("2 boxes in original pixels")
+    # the red square the notebook drew spans x 80..340, y 120..300: within 1 px
+    m = re.search(r"red: \(([\d.]+), ([\d.]+)\) – \(([\d.]+), ([\d.]+)\)", text)
+    assert m is not None, text
+    got = [float(v) for v in m.groups()]
+    assert max(abs(g - w) for g, w in zip(got, [80, 120, 340, 300], strict=True)) <= 1
+    located = _outputs_text(next(c for c in nb.cells if c.source.startswith("found = ")))
+    assert "from the cache: True | first box: red (" in located  # same question, not paid twice
 
 
 def test_key_is_nowhere_in_the_saved_notebook(executed: tuple[Any, Path, Any]) -> None:

@@ -26,6 +26,7 @@ import anywidget
 import traitlets as t
 
 from grok_nb.api.credentials import resolve_base_url
+from grok_nb.boxes import Box, Detections, Frame, label_colours
 from grok_nb.errors import ConfigError, GrokError, ImageError
 from grok_nb.images import load_image
 from grok_nb.preparing import Labelled
@@ -158,6 +159,46 @@ def _plan_from_json(_value: Any, widget: TileExplorer) -> TilePlan:
     return widget._compute_plan()
 
 
+def _as_box(item: Any) -> Box:
+    if isinstance(item, Box):
+        return item
+    if isinstance(item, dict):
+        try:
+            x0, y0, x1, y1 = (float(item[k]) for k in ("x0", "y0", "x1", "y1"))
+        except (KeyError, TypeError, ValueError):
+            raise ConfigError(f"box {item!r}: needs label, x0, y0, x1, y1") from None
+        label = str(item.get("label", ""))
+        return Box(label, x0, y0, x1, y1, score=item.get("score"), note=item.get("note"))
+    raise ConfigError(f"box {item!r}: expected a Box or a dict")
+
+
+def boxes_to_json(value: Any, size: Sequence[int]) -> list[dict[str, Any]]:
+    """Boxes (``Detections``, ``Box`` objects or dicts) as the front end draws them:
+    in original pixels, clipped to the image, each with its label's colour."""
+    if value is None:
+        return []
+    if isinstance(value, Detections):
+        value = [b for b in value if b.image == 0]
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise ConfigError(f"boxes {value!r}: expected Detections or a list of boxes")
+    boxes = [_as_box(v) for v in value]
+    colours = label_colours(list(dict.fromkeys(b.label for b in boxes)))
+    w, h = size
+    return [
+        {
+            "label": b.label,
+            "box": [
+                min(max(v, 0.0), float(lim)) for v, lim in zip(b.xyxy, (w, h, w, h), strict=True)
+            ],
+            "score": b.score,
+            "note": b.note or "",
+            "flags": list(b.flags),
+            "colour": "#{:02x}{:02x}{:02x}".format(*colours[b.label]),
+        }
+        for b in boxes
+    ]
+
+
 # --- the widget -----------------------------------------------------------------------
 
 
@@ -186,6 +227,7 @@ class TileExplorer(anywidget.AnyWidget):
     _tiles_js = t.Unicode("").tag(sync=True)
     _draw_js = t.Unicode("").tag(sync=True)
     _usd_js = t.Unicode("").tag(sync=True)
+    _boxes_js = t.Unicode("").tag(sync=True)
 
     image_data = t.Bytes(b"", help="preview image bytes (PNG or JPEG)").tag(sync=True)
     image_mime = t.Unicode("image/jpeg").tag(sync=True)
@@ -200,6 +242,9 @@ class TileExplorer(anywidget.AnyWidget):
     scale = _Checked(1.0, help="scale applied after the crop, in (0, 1]").tag(sync=True)
     crop = _Checked(None, help="[x0, y0, x1, y1] in original pixels").tag(sync=True)
     plan = t.Instance(TilePlan).tag(sync=True, to_json=_plan_to_json, from_json=_plan_from_json)
+    boxes = _Checked([], help="boxes drawn over the image, in original pixels: Detections, "
+                     "Box objects or dicts with label, x0, y0, x1, y1").tag(sync=True)  # fmt: skip
+    show_boxes = t.Bool(True, help="show the boxes layer").tag(sync=True)
 
     def __init__(
         self,
@@ -232,6 +277,7 @@ class TileExplorer(anywidget.AnyWidget):
             _tiles_js=(JS_DIR / "tiles.js").read_text(encoding="utf-8"),
             _draw_js=(JS_DIR / "explorer_draw.js").read_text(encoding="utf-8"),
             _usd_js=(JS_DIR / "usd.js").read_text(encoding="utf-8"),
+            _boxes_js=(JS_DIR / "explorer_boxes.js").read_text(encoding="utf-8"),
             image_data=data,
             image_mime=mime,
             image_size=[w, h],
@@ -253,6 +299,10 @@ class TileExplorer(anywidget.AnyWidget):
     def _valid_crop(self, proposal: Any) -> list[int]:
         w, h = self.image_size
         return list(check_crop(proposal["value"], w, h))
+
+    @t.validate("boxes")
+    def _valid_boxes(self, proposal: Any) -> list[dict[str, Any]]:
+        return boxes_to_json(proposal["value"], self.image_size)
 
     @t.validate("scale")
     def _valid_scale(self, proposal: Any) -> float:
@@ -314,7 +364,12 @@ class TileExplorer(anywidget.AnyWidget):
         """As an image source (``%%grokvision ex``, ``ask``, ``ask_many``): exactly the
         framed region, with the rule and detail shown here."""
         label = f"{self.label} (framed)" if self.label else "explorer framing"
-        return Labelled(self.image(), label, rule=self.rule, detail=self.detail)
+        x0, y0, x1, y1 = self.crop
+        fw, fh = self.framed_size
+        # where the framing sits in the original, so boxes found in it map back
+        frame = Frame((x0, y0), ((x1 - x0) / fw, (y1 - y0) / fh), self.original_size,
+                      original=self._original)  # fmt: skip
+        return Labelled(self.image(), label, rule=self.rule, detail=self.detail, transform=frame)
 
     @property
     def original_size(self) -> tuple[int, int]:

@@ -24,6 +24,7 @@ from grok_nb.cache.keys import normalise_base_url
 from grok_nb.calls import response_cache, send
 from grok_nb.conversation import Conversation
 from grok_nb.errors import APIConnectionError, GrokError, ImageError, MissingKeyError
+from grok_nb.grounding import attach_boxes, plan_boxes
 from grok_nb.images.expand import TooManyImagesError, expand_path_source
 from grok_nb.ledger import LEDGER
 from grok_nb.notebook.capture import ImageCapture
@@ -154,6 +155,9 @@ class GrokVisionMagics(Magics):
     @argument("--rule", help="tile rule for estimates")
     @argument("--no-tiles", action="store_true", help="do not show the tile thumbnails")
     @argument("--resize", choices=("model", "none"))
+    @argument(
+        "--boxes", action="store_true", help="find what the prompt names: boxes over the image"
+    )
     @cell_magic
     def grokvision(self, line: str, cell: str) -> None:
         """Ask a Grok vision model about images; the cell body is the prompt."""
@@ -180,7 +184,16 @@ class GrokVisionMagics(Magics):
         }
         conversation = self.conversation if args.cont else Conversation()
         try:
-            call = conversation.plan(prompt, images, schema=self._schema(args.schema), **overrides)
+            if args.boxes:  # the prompt says what to find; the boxes bring their schema
+                if args.schema:
+                    raise UsageError("--boxes asks for its own schema: drop --schema")
+                call, refs = plan_boxes(
+                    prompt, images, history=conversation.messages,
+                    history_plans=conversation.plans, **overrides,
+                )  # fmt: skip
+            else:
+                schema = self._schema(args.schema)
+                call = conversation.plan(prompt, images, schema=schema, **overrides)
         except GrokError as exc:
             raise UsageError(str(exc)) from None
         self._show_preview(call, show=self.settings.show_tiles and not args.no_tiles)
@@ -188,6 +201,9 @@ class GrokVisionMagics(Magics):
             self._show_request(call)
             return
         answer = conversation.record(call, self._send(call))
+        if args.boxes:
+            bundle = attach_boxes(answer, refs)._repr_mimebundle_()
+            display(bundle, raw=True, metadata=OVERLAY_METADATA)
         self.conversation = conversation
         if args.out:
             self.ip.user_ns[args.out] = answer

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from grok_nb.simulator.boxes import box_answer, is_box_request
 from grok_nb.simulator.describe import answer_text, describe_image, describe_url
 from grok_nb.simulator.jsonfill import instance_for
 from grok_nb.simulator.validate import CACHED_PREFIX_TOKENS, ChatInput
@@ -123,6 +124,8 @@ class Reply:
 
 def _structured_text(chat: ChatInput) -> str | None:
     fmt = chat.response_format or {}
+    if is_box_request(fmt):  # grok_nb's own box schema: answered with measured boxes
+        return box_answer(chat)
     if fmt.get("type") == "json_schema":
         schema = fmt["json_schema"]["schema"]
         return json.dumps(instance_for(schema))

@@ -25,8 +25,8 @@ const STAGE_MIN = 40; // extreme panoramas are stretched to stay grabbable
 const MIN_CROP_CSS = 8; // smallest crop side while dragging, in CSS px
 
 let uid = 0;
-// filled from explorer_draw.js and usd.js when the first view loads
-let D, h, fmtInt, fmtPct, fmtSize, EXTRA_PX, formatUsd;
+// filled from explorer_draw.js, explorer_boxes.js and usd.js when the first view loads
+let D, B, h, fmtInt, fmtPct, fmtSize, EXTRA_PX, formatUsd;
 
 
 class ExplorerView {
@@ -57,10 +57,13 @@ class ExplorerView {
     });
     this.onModel("change:image_data", () => this.loadImage());
     this.onModel("change:plan", () => this.checkKernelPlan());
+    this.onModel("change:boxes", () => B.drawBoxes(this, h));
+    this.onModel("change:show_boxes", () => B.drawBoxes(this, h));
     // canvases read theme colours when drawn: redraw when JupyterLab switches theme
     this.themeWatch = new MutationObserver(() => this.redraw());
     this.themeWatch.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-name", "data-jp-theme-light"] });
     this.redraw();
+    B.drawBoxes(this, h);
     this.checkKernelPlan();
   }
 
@@ -110,11 +113,14 @@ class ExplorerView {
     for (const d of ["high", "low", "auto"]) this.detailSel.append(h("option", { value: d, text: d }));
     this.modelSel = h("select", { id: `${id}-model`, class: "gt-model" });
     this.resetBtn = h("button", { type: "button", class: "gt-reset", text: "Reset framing" });
+    this.boxesToggle = h("input", { id: `${id}-boxes`, class: "gt-boxes-toggle", type: "checkbox" });
+    this.boxesCount = h("span", { text: "Boxes" });
+    this.boxesControl = h("label", { class: "gt-boxes-control", for: `${id}-boxes` }, this.boxesToggle, this.boxesCount);
     const controls = h("div", { class: "gt-controls" },
       h("label", { for: `${id}-rule`, text: "Rule" }), this.ruleSel,
       h("label", { for: `${id}-detail`, text: "Detail" }), this.detailSel,
       h("label", { for: `${id}-model`, text: "Model" }), this.modelSel,
-      this.resetBtn);
+      this.resetBtn, this.boxesControl);
 
     this.scaleIn = h("input", {
       id: `${id}-scale`, class: "gt-scale", type: "range", min: "0.01", max: "1", step: "0.005",
@@ -139,7 +145,9 @@ class ExplorerView {
     for (const hd of this.T.HANDLES) {
       if (hd !== "move") this.cropBox.append(h("div", { class: `gt-handle gt-h-${hd}`, "data-handle": hd }));
     }
-    this.stage = h("div", { class: "gt-stage" }, this.img, this.tilesLayer, this.cropBox);
+    this.boxesLayer = h("div", { class: "gt-boxes", "aria-hidden": "true" });
+    this.boxInfo = h("div", { class: "gt-box-info", "aria-live": "polite" });
+    this.stage = h("div", { class: "gt-stage" }, this.img, this.tilesLayer, this.cropBox, this.boxesLayer);
     const [sw, sh] = this.stageSize();
     this.stage.style.width = `${sw}px`;
     this.stage.style.height = `${sh}px`;
@@ -173,7 +181,7 @@ class ExplorerView {
 
     this.root.append(title, controls, scaleRow,
       h("div", { class: "gt-main" }, h("div", {}, this.stage, legend), side),
-      this.summary, this.resolution, this.cropText, this.hint, this.assumption, cropHelp);
+      this.boxInfo, this.summary, this.resolution, this.cropText, this.hint, this.assumption, cropHelp);
     this.el.append(this.root);
 
     this.fillRules();
@@ -249,6 +257,11 @@ class ExplorerView {
     this.stage.addEventListener("pointerdown", (e) => this.pointerDown(e));
     this.stage.addEventListener("pointermove", (e) => this.pointerMove(e));
     this.stage.addEventListener("pointerup", (e) => this.pointerUp(e));
+    this.stage.addEventListener("pointerleave", () => B.hover(this, -1));
+    this.boxesToggle.addEventListener("change", () => {
+      this.model.set("show_boxes", this.boxesToggle.checked);
+      this.model.save_changes();
+    });
     this.stage.addEventListener("pointercancel", (e) => this.pointerUp(e));
   }
 
@@ -280,7 +293,10 @@ class ExplorerView {
 
   pointerMove(e) {
     const d = this.drag;
-    if (!d) return;
+    if (!d) {
+      B.hoverAt(this, this.toImage(e));
+      return;
+    }
     const [W, H] = this.size;
     let next;
     if (d.handle === "new") {
@@ -436,11 +452,12 @@ class ExplorerView {
 }
 
 async function loadAll(model) {
-  const [T, draw, usd] = await Promise.all(
-    ["_tiles_js", "_draw_js", "_usd_js"].map((name) => loadModule(model.get(name))));
+  const [T, draw, usd, boxes] = await Promise.all(
+    ["_tiles_js", "_draw_js", "_usd_js", "_boxes_js"].map((name) => loadModule(model.get(name))));
   ({ h, fmtInt, fmtPct, fmtSize, EXTRA_PX } = draw);
   ({ formatUsd } = usd);
   D = draw;
+  B = boxes;
   return T;
 }
 
