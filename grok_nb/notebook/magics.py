@@ -187,8 +187,10 @@ class GrokVisionMagics(Magics):
             if args.boxes:  # the prompt says what to find; the boxes bring their schema
                 if args.schema:
                     raise UsageError("--boxes asks for its own schema: drop --schema")
+                what = "".join(p for p in prompt if isinstance(p, str))  # one phrase
+                shown = [*images, *(p for p in prompt if not isinstance(p, str))]
                 call, refs = plan_boxes(
-                    prompt, images, history=conversation.messages,
+                    what, shown, history=conversation.messages,
                     history_plans=conversation.plans, **overrides,
                 )  # fmt: skip
             else:
