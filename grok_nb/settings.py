@@ -19,9 +19,10 @@ from grok_nb.errors import ConfigError
 from grok_nb.pricing import default_model
 from grok_nb.tiling import DEFAULT_RULE, DETAILS, RULES
 
-__all__ = ["AUTO_RULE", "CACHE_MODES", "GrokVision", "current", "resolve_options"]
+__all__ = ["APIS", "AUTO_RULE", "CACHE_MODES", "GrokVision", "current", "resolve_options"]
 
 CACHE_MODES = ("use", "refresh", "off", "replay")
+APIS = ("chat", "responses")
 AUTO_RULE = "auto"  # tile_rule not set: a calibration for the endpoint, else the default
 
 
@@ -58,6 +59,12 @@ class GrokVision(SingletonConfigurable):
     max_tokens = Int(None, allow_none=True, help="Cap on completion tokens.").tag(config=True)
     system = Unicode(None, allow_none=True, help="System prompt for every call.").tag(config=True)
     stream = Bool(True, help="Stream answers as they are written.").tag(config=True)
+    api = Enum(
+        APIS,
+        "chat",
+        help="Which API to call: 'chat' (POST /chat/completions, every OpenAI-compatible "
+        "endpoint) or 'responses' (POST /responses, xAI's newer API).",
+    ).tag(config=True)
     cache = Enum(CACHE_MODES, "use", help="Response cache: use, refresh, off or replay.").tag(
         config=True
     )

@@ -1,4 +1,4 @@
-"""``Client``: the xAI Chat Completions API over httpx, sync and async.
+"""``Client``: the xAI Chat Completions and Responses APIs over httpx, sync and async.
 
 One ``httpx.Client`` and one ``httpx.AsyncClient`` (per event loop) own the
 connection pools. The key and base URL are resolved at every call unless given,
@@ -39,6 +39,7 @@ from grok_nb.api.credentials import (
     require_api_key,
     resolve_base_url,
 )
+from grok_nb.api.responses_body import RESPONSES_PATH, is_responses_body, responses_body
 from grok_nb.api.retry import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_RETRY_AFTER_S,
@@ -69,6 +70,7 @@ __all__ = [
 DEFAULT_TIMEOUT_S = 180.0
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
 CHAT_PATH = "/chat/completions"
+APIS = ("chat", "responses")
 
 logger = logging.getLogger("grok_nb.api.client")
 
@@ -89,7 +91,11 @@ class Client:
         transport: Any = None,
         async_transport: Any = None,
         rng: Callable[[], float] | None = None,
+        api: str = "chat",
     ) -> None:
+        if api not in APIS:
+            raise ConfigError(f"api must be one of {', '.join(APIS)}, not {api!r}")
+        self.api = api  # "responses": chat bodies are sent to POST /responses, converted
         self._api_key = Secret(api_key.strip()) if api_key and api_key.strip() else None
         if base_url is not None:  # refuse a bad one (user:password@...) before keeping it
             problem = base_url_problem(base_url.strip())
@@ -205,8 +211,22 @@ class Client:
 
     # -- shared pieces -------------------------------------------------------------------
 
-    def _start(self, path: str, body: dict[str, Any] | None = None, schema: Any = None) -> Call:
-        call = Call(self.base_url + path, self._secret(), body or {}, schema, self.timeout_s)
+    def _route(self, body: dict[str, Any], conv_id: str | None) -> tuple[str, dict[str, Any]]:
+        """Where a body goes: a Responses body to /responses, a chat body to
+        /chat/completions unless this client speaks the Responses API."""
+        if is_responses_body(body):
+            return RESPONSES_PATH, body
+        if self.api == "responses":
+            return RESPONSES_PATH, responses_body(body, conv_id=conv_id)
+        return CHAT_PATH, body
+
+    def _start(
+        self, path: str, body: dict[str, Any] | None = None, schema: Any = None,
+        conv_id: str | None = None,
+    ) -> Call:  # fmt: skip
+        call = Call(
+            self.base_url + path, self._secret(), body or {}, schema, self.timeout_s, conv_id
+        )
         if body is not None:
             logger.debug(
                 "POST %s model=%s stream=%s", call.url, body.get("model"), bool(body.get("stream"))
@@ -216,11 +236,13 @@ class Client:
     # -- sync --------------------------------------------------------------------------
 
     def chat(
-        self, body: dict[str, Any], *, on_delta: OnDelta | None = None, schema: Any = None
-    ) -> Answer:
+        self, body: dict[str, Any], *, on_delta: OnDelta | None = None, schema: Any = None,
+        conv_id: str | None = None,
+    ) -> Answer:  # fmt: skip
         """Send a chat request (streams when ``body["stream"]``); ``on_delta`` gets each
-        piece of answer text as it arrives."""
-        call = self._start(CHAT_PATH, body, schema)
+        piece of answer text as it arrives. A Responses body (``input``) goes to
+        ``/responses``; ``conv_id`` routes to a warm prompt cache."""
+        call = self._start(*self._route(body, conv_id), schema, conv_id)
         if body.get("stream"):
             return run(lambda: self._stream_once(call, on_delta), *self._retry(call))
         return run(lambda: self._post_once(call), *self._retry(call))
@@ -235,7 +257,7 @@ class Client:
     def _post_once(self, call: Call) -> Answer:
         import httpx
 
-        state = StreamState()
+        state = call.new_state()
         try:
             response = self._sync_http().post(
                 call.url, json=call.body, headers=call.headers, timeout=self._timeout()
@@ -252,7 +274,7 @@ class Client:
     def _stream_once(self, call: Call, on_delta: OnDelta | None) -> Answer:
         import httpx
 
-        state = StreamState()
+        state = call.new_state()
         http = self._sync_http()
         try:
             with http.stream(
@@ -333,10 +355,11 @@ class Client:
             await asyncio.sleep(delay)
 
     async def achat(
-        self, body: dict[str, Any], *, on_delta: OnDelta | None = None, schema: Any = None
-    ) -> Answer:
+        self, body: dict[str, Any], *, on_delta: OnDelta | None = None, schema: Any = None,
+        conv_id: str | None = None,
+    ) -> Answer:  # fmt: skip
         """``chat`` for ``await``; cancellation behaves like a kernel interrupt."""
-        call = self._start(CHAT_PATH, body, schema)
+        call = self._start(*self._route(body, conv_id), schema, conv_id)
         if body.get("stream"):
             return await arun(lambda: self._astream_once(call, on_delta), *self._aretry(call))
         return await arun(lambda: self._apost_once(call), *self._aretry(call))
@@ -347,7 +370,7 @@ class Client:
     async def _apost_once(self, call: Call) -> Answer:
         import httpx
 
-        state = StreamState()
+        state = call.new_state()
         try:
             http = self._async_http()
             response = await http.post(
@@ -367,7 +390,7 @@ class Client:
 
         import httpx
 
-        state = StreamState()
+        state = call.new_state()
         http = self._async_http()
         try:
             async with http.stream(
