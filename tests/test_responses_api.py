@@ -61,7 +61,7 @@ def _chat_bodies() -> list[dict[str, Any]]:
             temperature=0.2,
             max_tokens=64,
             seed=7,
-        ),  # fmt: skip
+        ),
         build_chat_request([png], model="grok-4.3", schema=Caption),
         build_chat_request("again?", model="grok-4.3", history=history, system="S"),
     ]
@@ -226,9 +226,9 @@ def test_max_output_tokens_reads_as_length(sim: Any) -> None:
 def test_a_broken_responses_stream_keeps_the_partial_answer(sim: Any) -> None:
     body = build_responses_request(["Describe", FakeImage()], model="grok-4.3")
     sim.inject("reset", after_chunks=3, path="/responses")
-    with Client(api_key=KEY, base_url=sim.base_url, max_retries=0) as client:
-        with pytest.raises(APIConnectionError) as info:
-            client.chat(body)
+    client = Client(api_key=KEY, base_url=sim.base_url, max_retries=0)
+    with client, pytest.raises(APIConnectionError) as info:
+        client.chat(body)
     partial = info.value.answer
     assert partial.finish_reason == "incomplete" and partial.text
 
