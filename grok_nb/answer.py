@@ -15,7 +15,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from grok_nb.errors import ConfigError
-from grok_nb.pricing import TICKS_PER_USD, ModelPrice, price_for
+from grok_nb.pricing import (
+    LONG_CONTEXT_FACTOR,
+    LONG_CONTEXT_TOKENS,
+    TICKS_PER_USD,
+    ModelPrice,
+    price_for,
+)
 from grok_nb.render import answer_footer, answer_markdown, answer_mimebundle
 
 __all__ = ["Answer", "Usage", "cost_from_usage", "estimated_text_tokens"]
@@ -60,6 +66,8 @@ class Usage:
     def from_api(cls, d: dict[str, Any] | None) -> Usage:
         """Parse the ``usage`` object of a response or stream chunk (``None`` -> zeros)."""
         d = d or {}
+        if "input_tokens" in d or "output_tokens" in d:
+            return cls._from_responses(d)
         prompt_details = d.get("prompt_tokens_details") or {}
         completion_details = d.get("completion_tokens_details") or {}
         ticks = d.get("cost_in_usd_ticks")
@@ -70,6 +78,25 @@ class Usage:
             image_tokens=_int(prompt_details.get("image_tokens")),
             cached_tokens=_int(prompt_details.get("cached_tokens")),
             text_tokens=_int(prompt_details.get("text_tokens")),
+            total_tokens=_int(d.get("total_tokens")),
+            cost_in_usd_ticks=None if ticks is None else _int(ticks),
+        )
+
+    @classmethod
+    def _from_responses(cls, d: dict[str, Any]) -> Usage:
+        """The Responses API's usage: ``output_tokens`` counts reasoning too (here
+        ``completion_tokens`` does not). Text and image splits are read when sent."""
+        inp = d.get("input_tokens_details") or {}
+        out = d.get("output_tokens_details") or {}
+        reasoning = _int(out.get("reasoning_tokens"))
+        ticks = d.get("cost_in_usd_ticks")
+        return cls(
+            prompt_tokens=_int(d.get("input_tokens")),
+            completion_tokens=max(_int(d.get("output_tokens")) - reasoning, 0),
+            reasoning_tokens=reasoning,
+            image_tokens=_int(inp.get("image_tokens")),
+            cached_tokens=_int(inp.get("cached_tokens")),
+            text_tokens=_int(inp.get("text_tokens")),
             total_tokens=_int(d.get("total_tokens")),
             cost_in_usd_ticks=None if ticks is None else _int(ticks),
         )
@@ -105,17 +132,23 @@ def cost_from_usage(usage: Usage | None, model: str | None) -> float | None:
 
 def estimated_text_tokens(request: dict[str, Any] | None) -> int | None:
     """Text tokens of a (redacted) request as the estimate counts them: characters / 4."""
-    if not request or "messages" not in request:
+    if not request or ("messages" not in request and "input" not in request):
         return None
     chars = 0
-    for message in request.get("messages") or ():
+    instructions = request.get("instructions")  # the Responses API's system prompt
+    if isinstance(instructions, str):
+        chars += len(instructions)
+    messages = request.get("messages") or request.get("input") or ()
+    if isinstance(messages, str):
+        messages = [{"content": messages}]
+    for message in messages:
         content = message.get("content") if isinstance(message, dict) else None
         if isinstance(content, str):
             chars += len(content)
         elif isinstance(content, list):
             chars += sum(
                 len(p.get("text", "")) for p in content
-                if isinstance(p, dict) and p.get("type") == "text"
+                if isinstance(p, dict) and p.get("type") in ("text", "input_text")
             )  # fmt: skip
     return -(-chars // CHARS_PER_TOKEN)
 
@@ -210,11 +243,22 @@ class Answer:
         prompt = text + image
         return price.cost(
             prompt_tokens=prompt,
-            cached_tokens=min(u.cached_tokens, max(prompt - image, 0)),
+            cached_tokens=min(u.cached_tokens, prompt),
             image_tokens=image,
             completion_tokens=u.completion_tokens,
             reasoning_tokens=u.reasoning_tokens,
         )
+
+    @property
+    def cache_saved_usd(self) -> float | None:
+        """What xAI's prompt cache took off this call's bill: the billed cached tokens
+        at the full prompt rate minus the cached rate of the billed model."""
+        u = self.usage
+        price = price_for(self.model) if self.model else None
+        if u is None or not u.cached_tokens or price is None or price.cached_prompt is None:
+            return None
+        factor = LONG_CONTEXT_FACTOR if u.prompt_tokens >= LONG_CONTEXT_TOKENS else 1.0
+        return u.cached_tokens * (price.prompt - price.cached_prompt) * factor / 1_000_000
 
     @property
     def cost_allowance_usd(self) -> float | None:

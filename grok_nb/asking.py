@@ -6,6 +6,7 @@ the call itself is planned and sent by ``grok_nb.calls``.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -98,7 +99,11 @@ def ask(
     the next question of the same conversation (``grok_nb.Conversation``).
     """
     options.update(model=model, detail=detail, system=system, stream=stream, cache=cache)
-    call = plan_call(prompt, images, history=history, schema=schema, **options)
+    conv_id = uuid.uuid4().hex  # the conversation a follow_up continues, prompt-cached
+    call = plan_call(
+        prompt, images, history=history, schema=schema, conv_id=conv_id, history_warm=False,
+        **options,
+    )  # fmt: skip
     answer = send(call, on_delta=on_delta)
     Conversation.started_by(call, answer, **options)
     return answer
@@ -119,7 +124,11 @@ async def ask_async(
 ) -> Answer:
     """``ask`` for ``await``: same arguments, same ``Answer``."""
     options.update(model=model, detail=detail, system=system, stream=stream, cache=cache)
-    call = plan_call(prompt, images, history=history, schema=schema, **options)
+    conv_id = uuid.uuid4().hex  # the conversation a follow_up continues, prompt-cached
+    call = plan_call(
+        prompt, images, history=history, schema=schema, conv_id=conv_id, history_warm=False,
+        **options,
+    )  # fmt: skip
     answer = await send_async(call, on_delta=on_delta)
     Conversation.started_by(call, answer, **options)
     return answer

@@ -20,6 +20,7 @@ from grok_nb.answer import Answer, Usage
 from grok_nb.api.client import Client
 from grok_nb.api.credentials import resolve_base_url
 from grok_nb.api.request import build_chat_request, parse_structured, redact_request
+from grok_nb.api.responses_body import RESPONSES_PATH, responses_body
 from grok_nb.cache.keys import normalise_base_url
 from grok_nb.cache.responses import ResponseCache, cacheable, default_cache_path, request_key
 from grok_nb.errors import CacheMiss
@@ -57,7 +58,15 @@ class CallPlan:
     estimate: Estimate
     cache_key: str | None
     schema: Any = None
-    user_message: dict[str, Any] = field(default_factory=dict)
+    user_message: dict[str, Any] = field(default_factory=dict)  # chat-shaped, for history
+    api: str = "chat"
+    conv_id: str | None = None  # x-grok-conv-id / prompt_cache_key: a warm prompt cache
+    chat_messages: list[dict[str, Any]] = field(default_factory=list)  # as a chat body
+
+    @property
+    def path(self) -> str:
+        """Where the body is posted, below the base URL."""
+        return RESPONSES_PATH if self.api == "responses" else "/chat/completions"
 
 
 def plan_call(
@@ -67,12 +76,18 @@ def plan_call(
     history: Sequence[dict[str, Any]] = (),
     history_plans: Sequence[TilePlan] = (),
     schema: Any = None,
+    conv_id: str | None = None,
+    history_warm: bool = True,
     **overrides: Any,
 ) -> CallPlan:
     """Prepare images, build the request and estimate it, without sending anything.
 
     ``prompt`` is text, or a list of text and images sent in that order; ``images``
-    come first (``ask(prompt, *images)``)."""
+    come first (``ask(prompt, *images)``). The body is built in the chat form and,
+    with ``api="responses"``, converted (``api.responses_body``). ``conv_id`` (a
+    conversation's id) is sent for prompt caching: the resent earlier turns are then
+    estimated at the cached rate (``history_warm=False``: the history was never sent
+    under this id, so nothing is expected cached)."""
     opts = resolve_options(**overrides)
     base_url = resolve_base_url(opts["base_url"])
     parts = prepare_parts(prompt_parts(prompt, images), opts, base_url, overrides)
@@ -92,6 +107,13 @@ def plan_call(
         model=opts["model"], endpoint=base_url, explicit=overrides.get("tile_rule")
     )
     unmeasured = [(url_rule.name, p.detail) for p in prepared if p.plan is None]
+    chat = body
+    # Without an id the prefix lands on a cache-cold server: expect nothing cached.
+    resent = (len(chat["messages"]) - 1) if conv_id and history and history_warm else 0
+    expected = estimate(chat, plans, unmeasured, opts, cached_messages=resent,
+                        cached_image_tokens=sum(p.tokens for p in history_plans))  # fmt: skip
+    if opts["api"] == "responses":
+        body = responses_body(chat, conv_id=conv_id)
     key = None
     if opts["cache"] != "off":
         key = request_key(body, base_url)
@@ -102,10 +124,13 @@ def plan_call(
         options=opts,
         images=prepared,
         plans=plans,
-        estimate=estimate(body, plans, unmeasured, opts),
+        estimate=expected,
         cache_key=key,
         schema=schema,
-        user_message=body["messages"][-1],
+        user_message=chat["messages"][-1],
+        api=opts["api"],
+        conv_id=conv_id,
+        chat_messages=chat["messages"],
     )
 
 
@@ -235,7 +260,9 @@ def send(call: CallPlan, *, on_delta: DeltaCallback | None = None) -> Answer:
     answer = _before_sending(call, on_delta)
     if answer is None:
         try:
-            answer = _client_for(call).chat(call.body, on_delta=on_delta, schema=call.schema)
+            answer = _client_for(call).chat(
+                call.body, on_delta=on_delta, schema=call.schema, conv_id=call.conv_id
+            )
         except BaseException as exc:  # an interrupt too: a call that reached xAI is billed
             LEDGER.record_failure(call, exc)
             raise
@@ -249,7 +276,9 @@ async def send_async(call: CallPlan, *, on_delta: DeltaCallback | None = None) -
     if answer is None:
         client = _client_for(call)
         try:
-            answer = await client.achat(call.body, on_delta=on_delta, schema=call.schema)
+            answer = await client.achat(
+                call.body, on_delta=on_delta, schema=call.schema, conv_id=call.conv_id
+            )
         except BaseException as exc:  # cancellation too: a call that reached xAI is billed
             LEDGER.record_failure(call, exc)
             raise

@@ -90,6 +90,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
         tile_rule=args.rule,
         system=args.system,
         cache="off" if args.no_cache else None,
+        api=args.api,
         on_delta=None if args.json else lambda d: print(d, end="", flush=True),
     )
     if args.json:
@@ -126,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--rule", choices=sorted(RULES), help="default: the rule in force")
     a.add_argument("--system", default=None)
     a.add_argument("--no-cache", action="store_true")
+    a.add_argument("--api", choices=("chat", "responses"), default=None,
+                   help="POST /chat/completions (default) or /responses")  # fmt: skip
     a.add_argument("--json", action="store_true", help="print the answer as JSON")
     a.set_defaults(func=_cmd_ask)
     c = sub.add_parser("calibrate", help="find which tile rule the API bills (costs a little)")

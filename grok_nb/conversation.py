@@ -3,7 +3,11 @@
 Each turn resends the earlier messages (their images included: the model keeps no
 state between requests), appends only — earlier messages are never edited, so the
 request of turn *n* is the same every time the notebook runs and a replayed notebook's
-follow-ups are served from the cache too. ``%%grokvision --continue`` is built on it.
+follow-ups are served from the cache too. Every turn carries the conversation's ``id``
+(header ``x-grok-conv-id`` on Chat, ``prompt_cache_key`` on Responses), so xAI routes
+it to the server that holds the earlier turns in its prompt cache and bills that
+prefix at the cached rate; the id is not part of the response-cache key..
+``%%grokvision --continue`` is built on it.
 """
 
 from __future__ import annotations
@@ -39,7 +43,10 @@ class Conversation:
     ) -> CallPlan:
         """The next turn, planned (images prepared, estimate made), not sent."""
         merged = {**self.options, **{k: v for k, v in options.items() if v is not None}}
-        return plan_call(prompt, images, history=self.messages, history_plans=self.plans, **merged)
+        return plan_call(
+            prompt, images, history=self.messages, history_plans=self.plans, conv_id=self.id,
+            **merged,
+        )  # fmt: skip
 
     def record(self, call: CallPlan, answer: Answer) -> Answer:
         """Append a turn that was sent (``plan`` then ``asking.send``)."""
@@ -78,7 +85,8 @@ class Conversation:
         return sum(a.cost_usd or 0.0 for a in self.answers)
 
     def fork(self) -> Conversation:
-        """A copy to go another way from here (the original is not changed)."""
+        """A copy to go another way from here (the original is not changed). It keeps the
+        ``id``: both branches start with the same turns, which the prompt cache holds."""
         return replace(
             self,
             options=dict(self.options),
@@ -86,7 +94,6 @@ class Conversation:
             plans=list(self.plans),
             images=list(self.images),
             answers=list(self.answers),
-            id=uuid.uuid4().hex,
         )
 
     def clear(self) -> None:
@@ -98,7 +105,9 @@ class Conversation:
     def started_by(cls, call: CallPlan, answer: Answer, **options: Any) -> Conversation:
         """The conversation one ``ask`` started (what ``answer.follow_up`` continues)."""
         conv = cls(options={k: v for k, v in options.items() if v is not None})
-        conv.messages = [m for m in call.body["messages"][:-1] if m.get("role") != "system"]
+        if call.conv_id:  # the first turn already went out under this id
+            conv.id = call.conv_id
+        conv.messages = [m for m in call.chat_messages[:-1] if m.get("role") != "system"]
         conv.record(call, answer)
         return conv
 

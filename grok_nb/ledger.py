@@ -63,6 +63,8 @@ class LedgerRow:
     # answer was capped); None: no bound is known either
     at_most_usd: float | None = None
     cost_mismatch: bool = False
+    cached_tokens: int | None = None  # billed from xAI's prompt cache
+    cache_saved_usd: float | None = None  # what that cache took off the bill
 
     @property
     def mismatch(self) -> bool:
@@ -124,6 +126,8 @@ class Ledger:
                 purpose=_purpose.get(),
                 at_most_usd=None if cost is not None else at_most_usd,
                 cost_mismatch=bool(getattr(answer, "cost_mismatch", False)),
+                cached_tokens=None if u is None else u.cached_tokens,
+                cache_saved_usd=None if answer.cached else getattr(answer, "cache_saved_usd", None),
             )
         )
 
@@ -172,6 +176,8 @@ class Ledger:
             "completion_tokens": sum(r.completion_tokens or 0 for r in live),
             "reasoning_tokens": sum(r.reasoning_tokens or 0 for r in live),
             "cost_usd": sum(r.cost_usd or 0.0 for r in live),
+            "cached_tokens": sum(r.cached_tokens or 0 for r in live),
+            "cache_saved_usd": sum(r.cache_saved_usd or 0.0 for r in live),
             "unknown_cost_calls": len(unknown),
             # None when some unknown bill has no bound either
             "unknown_at_most_usd": (

@@ -94,11 +94,15 @@ class ModelPrice:
         ``long_context`` to decide it yourself (pricing a completion on its own, say).
         """
         cached_rate = self.prompt if self.cached_prompt is None else self.cached_prompt
-        uncached = max(prompt_tokens - cached_tokens - image_tokens, 0)
+        # A cached prefix may hold images (a conversation's earlier turns): what is
+        # cached beyond the text is taken off the image tokens.
+        text = max(prompt_tokens - image_tokens, 0)
+        cached_images = min(max(cached_tokens - text, 0), image_tokens)
+        uncached = max(text - cached_tokens, 0)
         usd = (
             uncached * self.prompt
             + cached_tokens * cached_rate
-            + image_tokens * self.image_rate
+            + (image_tokens - cached_images) * self.image_rate
             + (completion_tokens + reasoning_tokens) * self.completion
         ) / 1_000_000
         if long_context is None:

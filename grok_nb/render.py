@@ -252,7 +252,11 @@ def answer_footer(answer: Any) -> str:
             completion += f" + reasoning {usage.reasoning_tokens:,}"
         bits.append(completion)
         if usage.cached_tokens:
-            bits.append(f"prompt cache {usage.cached_tokens:,}")
+            cached = f"prompt cache {usage.cached_tokens:,}"
+            saved = getattr(answer, "cache_saved_usd", None)
+            if saved:
+                cached += f" (saved {format_usd(saved)})"
+            bits.append(cached)
     bits.append(_cost_bit(answer))
     if answer.latency_s is not None:
         bits.append(
@@ -341,6 +345,10 @@ def estimate_mimebundle(call: Any) -> dict[str, Any]:
     billed = billed_as(call.model)
     priced = f"{call.model} (billed as {billed})" if billed else call.model
     cost = f"≈ {format_usd(est.prompt_usd)} prompt on {priced}"
+    cached = getattr(est, "expected_cached_tokens", 0)
+    if cached:
+        cold = getattr(est, "cold_prompt_usd", None)
+        cost += f" ({cached:,} tokens expected cached; {format_usd(cold)} if not)"
     if est.max_completion_usd is not None:
         cost += f" (≤ {format_usd(est.worst_usd)} with max_tokens)"
     rules = " / ".join(dict.fromkeys(rule_label(p) for p in call.plans)) or "no images"
@@ -389,6 +397,11 @@ def _totals_line(label: str, t: dict[str, Any]) -> str:
         f" · prompt {t['prompt_tokens']:,} · completion {t['completion_tokens']:,}"
         f" · spent {format_usd(t['cost_usd'])}"
     )
+    if t.get("cache_saved_usd"):
+        text += (
+            f" · prompt cache {t['cached_tokens']:,} tokens saved "
+            f"{format_usd(t['cache_saved_usd'])}"
+        )
     if t["unknown_cost_calls"]:
         bound = t["unknown_at_most_usd"]
         text += f" + {_calls(t['unknown_cost_calls'])} billed: unknown" + (

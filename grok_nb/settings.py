@@ -28,6 +28,7 @@ from grok_nb.pricing import default_model
 from grok_nb.tiling import DEFAULT_RULE, DETAILS, RULES
 
 __all__ = [
+    "APIS",
     "AUTO_RULE",
     "CACHE_ENV",
     "CACHE_MODES",
@@ -38,6 +39,7 @@ __all__ = [
 ]
 
 CACHE_MODES = ("use", "refresh", "off", "replay")
+APIS = ("chat", "responses")
 CACHE_ENV = "GROK_NB_CACHE"  # a cache mode for the whole run (CI: replay)
 CACHE_PATH_ENV = "GROK_NB_CACHE_PATH"  # the response cache file for the whole run
 AUTO_RULE = "auto"  # tile_rule not set: a calibration for the endpoint, else the default
@@ -111,6 +113,12 @@ class GrokVision(SingletonConfigurable):
     max_tokens = Int(None, allow_none=True, help="Cap on completion tokens.").tag(config=True)
     system = Unicode(None, allow_none=True, help="System prompt for every call.").tag(config=True)
     stream = Bool(True, help="Stream answers as they are written.").tag(config=True)
+    api = Enum(
+        APIS,
+        "chat",
+        help="Which API to call: 'chat' (POST /chat/completions, every OpenAI-compatible "
+        "endpoint) or 'responses' (POST /responses, xAI's newer API).",
+    ).tag(config=True)
     cache = _CacheMode(
         CACHE_MODES,
         "use",

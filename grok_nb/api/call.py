@@ -19,6 +19,8 @@ from grok_nb.api import reply
 from grok_nb.api.credentials import Secret
 from grok_nb.api.error_map import error_for_status
 from grok_nb.api.request import parse_structured, redact_request
+from grok_nb.api.responses_body import RESPONSES_PATH
+from grok_nb.api.responses_stream import ResponsesState
 from grok_nb.api.sse import SSEEvent
 from grok_nb.api.stream import StreamBroken, StreamState
 from grok_nb.errors import (
@@ -78,20 +80,33 @@ class Call:
     )  # fmt: skip
 
     def __init__(
-        self, url: str, secret: Secret, body: dict[str, Any], schema: Any, timeout_s: float
-    ) -> None:
+        self, url: str, secret: Secret, body: dict[str, Any], schema: Any, timeout_s: float,
+        conv_id: str | None = None,
+    ) -> None:  # fmt: skip
         self.url = url
         self.secret = secret
         self.headers = _headers(secret.get())
+        if conv_id and not self.responses:  # Responses sends it as prompt_cache_key
+            self.headers["x-grok-conv-id"] = conv_id  # routes to a warm prompt cache
         self.body = body
         self.schema = schema
         self.timeout_s = timeout_s
         self._shown = 0  # characters of the streamed text already passed to on_delta
         self._on_delta: OnDelta | None = None
-        self.redacted = redact_request(body, secrets=(secret,)) if "messages" in body else None
+        sent = "messages" in body or "input" in body
+        self.redacted = redact_request(body, secrets=(secret,)) if sent else None
         self.started = time.perf_counter()
         self.first_token: float | None = None
         self.request_id: str | None = None
+
+    @property
+    def responses(self) -> bool:
+        """This call goes to the Responses API."""
+        return self.url.rstrip("/").endswith(RESPONSES_PATH)
+
+    def new_state(self) -> StreamState:
+        """An empty reply state for one attempt, for this call's API."""
+        return ResponsesState() if self.responses else StreamState()
 
     @property
     def host(self) -> str:

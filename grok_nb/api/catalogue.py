@@ -110,6 +110,18 @@ def use_language_models(payload: Any, base_url: str) -> list[ModelPrice]:
     return prices
 
 
+def model_ids(data: Any) -> list[str]:
+    """The ids in a ``GET /models`` listing, sorted."""
+    return sorted(m["id"] for m in data.get("data", []) if isinstance(m, dict) and "id" in m)
+
+
+def use_fetched(payload: Any, base_url: str, cached: Any) -> list[ModelPrice]:
+    """A ``/language-models`` listing, written to the disk cache unless it came from it."""
+    if cached is None:
+        write_cache(base_url, payload)
+    return use_language_models(payload, base_url)
+
+
 def language_models(
     client: Client, *, refresh: bool = False, fallback: bool = True
 ) -> list[ModelPrice]:

@@ -1,4 +1,4 @@
-"""``Client``: the xAI Chat Completions API over httpx, sync and async.
+"""``Client``: the xAI Chat Completions and Responses APIs over httpx, sync and async.
 
 One ``httpx.Client`` and one ``httpx.AsyncClient`` per event loop own the
 connection pools. An async pool belongs to the loop that opened it and is closed on
@@ -29,7 +29,6 @@ import math
 import random
 import threading
 import time
-import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +44,8 @@ from grok_nb.api.credentials import (
     require_api_key,
     resolve_base_url,
 )
+from grok_nb.api.pools import LIVE, Pool, close_idle_pools
+from grok_nb.api.responses_body import RESPONSES_PATH, is_responses_body, responses_body
 from grok_nb.api.retry import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_RETRY_AFTER_S,
@@ -57,8 +58,6 @@ from grok_nb.api.stream import StreamBroken, StreamState
 from grok_nb.errors import ConfigError, GrokError
 
 if TYPE_CHECKING:
-    import asyncio
-
     import httpx
 
     from grok_nb.pricing import ModelPrice
@@ -76,34 +75,9 @@ __all__ = [
 DEFAULT_TIMEOUT_S = 180.0
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
 CHAT_PATH = "/chat/completions"
+APIS = ("chat", "responses")
 
 logger = logging.getLogger("grok_nb.api.client")
-
-_LIVE: weakref.WeakSet[Client] = weakref.WeakSet()  # for close_idle_pools
-
-
-class _Pool:
-    """One loop's ``httpx.AsyncClient`` and how many requests are using it now."""
-
-    __slots__ = ("http", "loop", "users")
-
-    def __init__(self, http: httpx.AsyncClient, loop: asyncio.AbstractEventLoop) -> None:
-        self.http = http
-        self.loop = weakref.ref(loop)
-        self.users = 0
-
-    def dead(self) -> bool:
-        loop = self.loop()
-        return loop is None or loop.is_closed() or self.http.is_closed
-
-
-async def close_idle_pools() -> int:
-    """Close every client's async pool on the running loop that no request is using;
-    returns how many were closed. The next request on this loop opens a new one."""
-    closed = 0
-    for client in list(_LIVE):
-        closed += await client._aclose_pool(only_idle=True)
-    return closed
 
 
 class Client:
@@ -122,7 +96,11 @@ class Client:
         transport: Any = None,
         async_transport: Any = None,
         rng: Callable[[], float] | None = None,
+        api: str = "chat",
     ) -> None:
+        if api not in APIS:
+            raise ConfigError(f"api must be one of {', '.join(APIS)}, not {api!r}")
+        self.api = api  # "responses": chat bodies are sent to POST /responses, converted
         self._api_key = Secret(api_key.strip()) if api_key and api_key.strip() else None
         if base_url is not None:  # refuse a bad one (user:password@...) before keeping it
             problem = base_url_problem(base_url.strip())
@@ -146,8 +124,8 @@ class Client:
         self._http: httpx.Client | None = None
         self._http_lock = threading.Lock()  # threads sharing a client share one pool
         # id(loop) -> that loop's pool; entries of closed loops are dropped on next use
-        self._apools: dict[int, _Pool] = {}
-        _LIVE.add(self)
+        self._apools: dict[int, Pool] = {}
+        LIVE.add(self)
 
     # -- configuration ---------------------------------------------------------------
 
@@ -180,7 +158,7 @@ class Client:
                 self._http = httpx.Client(timeout=self._timeout(), transport=self._transport)
             return self._http
 
-    def _pool(self) -> _Pool:
+    def _pool(self) -> Pool:
         import asyncio
 
         import httpx
@@ -194,7 +172,7 @@ class Client:
             pool = self._apools.get(id(loop))
             if pool is None or pool.loop() is not loop:
                 http = httpx.AsyncClient(timeout=self._timeout(), transport=self._async_transport)
-                pool = self._apools[id(loop)] = _Pool(http, loop)
+                pool = self._apools[id(loop)] = Pool(http, loop)
             return pool
 
     @contextlib.contextmanager
@@ -262,8 +240,22 @@ class Client:
 
     # -- shared pieces -------------------------------------------------------------------
 
-    def _start(self, path: str, body: dict[str, Any] | None = None, schema: Any = None) -> Call:
-        call = Call(self.base_url + path, self._secret(), body or {}, schema, self.timeout_s)
+    def _route(self, body: dict[str, Any], conv_id: str | None) -> tuple[str, dict[str, Any]]:
+        """Where a body goes: a Responses body to /responses, a chat body to
+        /chat/completions unless this client speaks the Responses API."""
+        if is_responses_body(body):
+            return RESPONSES_PATH, body
+        if self.api == "responses":
+            return RESPONSES_PATH, responses_body(body, conv_id=conv_id)
+        return CHAT_PATH, body
+
+    def _start(
+        self, path: str, body: dict[str, Any] | None = None, schema: Any = None,
+        conv_id: str | None = None,
+    ) -> Call:  # fmt: skip
+        call = Call(
+            self.base_url + path, self._secret(), body or {}, schema, self.timeout_s, conv_id
+        )
         if body is not None:
             logger.debug(
                 "POST %s model=%s stream=%s", call.url, body.get("model"), bool(body.get("stream"))
@@ -273,11 +265,13 @@ class Client:
     # -- sync --------------------------------------------------------------------------
 
     def chat(
-        self, body: dict[str, Any], *, on_delta: OnDelta | None = None, schema: Any = None
-    ) -> Answer:
+        self, body: dict[str, Any], *, on_delta: OnDelta | None = None, schema: Any = None,
+        conv_id: str | None = None,
+    ) -> Answer:  # fmt: skip
         """Send a chat request (streams when ``body["stream"]``); ``on_delta`` gets each
-        piece of answer text as it arrives."""
-        call = self._start(CHAT_PATH, body, schema)
+        piece of answer text as it arrives. A Responses body (``input``) goes to
+        ``/responses``; ``conv_id`` routes to a warm prompt cache."""
+        call = self._start(*self._route(body, conv_id), schema, conv_id)
         if body.get("stream"):
             return run(lambda: self._stream_once(call, on_delta), *self._retry(call))
         return run(lambda: self._post_once(call), *self._retry(call))
@@ -292,7 +286,7 @@ class Client:
     def _post_once(self, call: Call) -> Answer:
         import httpx
 
-        state = StreamState()
+        state = call.new_state()
         try:
             response = self._sync_http().post(
                 call.url, json=call.body, headers=call.headers, timeout=self._timeout()
@@ -309,7 +303,7 @@ class Client:
     def _stream_once(self, call: Call, on_delta: OnDelta | None) -> Answer:
         import httpx
 
-        state = StreamState()
+        state = call.new_state()
         http = self._sync_http()
         try:
             with http.stream(
@@ -363,8 +357,7 @@ class Client:
 
     def models(self) -> list[str]:
         """Model ids from ``GET /models``."""
-        data = self._get_json("/models")
-        return sorted(m["id"] for m in data.get("data", []) if isinstance(m, dict) and "id" in m)
+        return catalogue.model_ids(self._get_json("/models"))
 
     def language_models(self, *, refresh: bool = False) -> list[ModelPrice]:
         """Models with prices and a ``vision`` flag from ``GET /language-models``.
@@ -374,10 +367,7 @@ class Client:
         """
         base = self.base_url
         payload = None if refresh else catalogue.read_cache(base)
-        if payload is None:
-            payload = self._get_json("/language-models")
-            catalogue.write_cache(base, payload)
-        return catalogue.use_language_models(payload, base)
+        return catalogue.use_fetched(payload or self._get_json("/language-models"), base, payload)
 
     # -- async -------------------------------------------------------------------------
 
@@ -390,10 +380,11 @@ class Client:
             await asyncio.sleep(delay)
 
     async def achat(
-        self, body: dict[str, Any], *, on_delta: OnDelta | None = None, schema: Any = None
-    ) -> Answer:
+        self, body: dict[str, Any], *, on_delta: OnDelta | None = None, schema: Any = None,
+        conv_id: str | None = None,
+    ) -> Answer:  # fmt: skip
         """``chat`` for ``await``; cancellation behaves like a kernel interrupt."""
-        call = self._start(CHAT_PATH, body, schema)
+        call = self._start(*self._route(body, conv_id), schema, conv_id)
         if body.get("stream"):
             return await arun(lambda: self._astream_once(call, on_delta), *self._aretry(call))
         return await arun(lambda: self._apost_once(call), *self._aretry(call))
@@ -404,7 +395,7 @@ class Client:
     async def _apost_once(self, call: Call) -> Answer:
         import httpx
 
-        state = StreamState()
+        state = call.new_state()
         try:
             with self._async_http() as http:
                 response = await http.post(
@@ -424,7 +415,7 @@ class Client:
 
         import httpx
 
-        state = StreamState()
+        state = call.new_state()
         try:
             with self._async_http() as http:
                 async with http.stream(
@@ -479,13 +470,10 @@ class Client:
         return await arun(once, *self._aretry(call))
 
     async def amodels(self) -> list[str]:
-        data = await self._aget_json("/models")
-        return sorted(m["id"] for m in data.get("data", []) if isinstance(m, dict) and "id" in m)
+        return catalogue.model_ids(await self._aget_json("/models"))
 
     async def alanguage_models(self, *, refresh: bool = False) -> list[ModelPrice]:
         base = self.base_url
         payload = None if refresh else catalogue.read_cache(base)
-        if payload is None:
-            payload = await self._aget_json("/language-models")
-            catalogue.write_cache(base, payload)
-        return catalogue.use_language_models(payload, base)
+        fetched = payload or await self._aget_json("/language-models")
+        return catalogue.use_fetched(fetched, base, payload)

@@ -292,7 +292,8 @@ def redact_request(
             }
         if isinstance(node, list):
             return [walk(v) for v in node]
-        if key == "url" and isinstance(node, str):
+        # chat: image_url.url; Responses: input_image.image_url, a plain string
+        if key in ("url", "image_url") and isinstance(node, str):
             if _DATA_URL.match(node):  # base64 holds no key: shorten first, cheaply
                 return redact_obj(_short_url(node, max_url_chars), values)
             return _short_url(redact_obj(node, values), max_url_chars)

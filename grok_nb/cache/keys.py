@@ -1,9 +1,11 @@
-"""The cache key: a hash of the canonical form of a chat-completions request.
+"""The cache key: a hash of the canonical form of a request (Chat or Responses).
 
 Two requests get the same key exactly when they ask the same question of the same
 endpoint: the same model, messages and answer-changing options, and the same image
-bytes however they were base64-encoded. Delivery fields (streaming, ``user``) are left
-out, and no API key or Authorization header can ever reach the canonical text.
+bytes however they were base64-encoded. A Responses body (``input``) and a chat body
+(``messages``) never share a key: their fields differ. Delivery fields (streaming,
+``user``, ``prompt_cache_key``) are left out, and no API key or Authorization header
+can ever reach the canonical text.
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ __all__ = ["KEY_VERSION", "canonical_request", "normalise_base_url", "request_ke
 
 # Bumped whenever canonical_request changes shape, so old keys can never collide.
 KEY_VERSION = 1
-# Request fields that change how the answer is delivered, not what it says.
-VOLATILE_FIELDS = frozenset({"stream", "stream_options", "user"})
+# Request fields that change how the answer is delivered, not what it says. The
+# prompt cache key is a conversation's random id (where xAI routes it for its prompt
+# cache): a re-run notebook's conversation has a new one and must still hit.
+VOLATILE_FIELDS = frozenset({"stream", "stream_options", "user", "prompt_cache_key"})
 # Fields that must never reach the canonical text, whatever a caller puts in a body.
 SECRET_FIELDS = frozenset({"api_key", "authorization", "headers", "extra_headers"})
 

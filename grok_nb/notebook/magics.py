@@ -158,6 +158,7 @@ class GrokVisionMagics(Magics):
     @argument(
         "--boxes", action="store_true", help="find what the prompt names: boxes over the image"
     )
+    @argument("--api", choices=("chat", "responses"), help="POST /chat/completions or /responses")
     @cell_magic
     def grokvision(self, line: str, cell: str) -> None:
         """Ask a Grok vision model about images; the cell body is the prompt."""
@@ -181,6 +182,7 @@ class GrokVisionMagics(Magics):
             "resize": args.resize,
             "cache": cache,
             "stream": False if args.no_stream else None,
+            "api": args.api,
         }
         conversation = self.conversation if args.cont else Conversation()
         try:
@@ -235,7 +237,7 @@ class GrokVisionMagics(Magics):
     def _show_request(self, call: Any) -> None:
 
         dump = json.dumps(redact_request(call.body), indent=2, ensure_ascii=False)
-        url = f"{call.base_url}/chat/completions"
+        url = f"{call.base_url}{call.path}"
         text = f"Dry run: nothing was sent. Request to {url}:"
         heading = f"**Dry run: nothing was sent.** Request to `{url}`:"
         display(

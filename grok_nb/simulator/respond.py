@@ -1,7 +1,8 @@
 """The simulator's reply: text (or a schema-valid JSON document), pieces, usage, chunks.
 
 Usage follows xai-api.md: ``prompt_tokens`` = text + image tokens, part of the
-hidden prefix reported as cached, ``completion_tokens`` = the number of streamed
+hidden prefix reported as cached (or, for a conversation's follow-up, the whole
+resent prefix: ``prompt_cache``), ``completion_tokens`` = the number of streamed
 pieces, reasoning models report some reasoning tokens, and ``cost_in_usd_ticks``
 is computed exactly from the catalogue's prices (ticks per token).
 
@@ -45,13 +46,17 @@ class Reply:
         completion = len(self.pieces) if completion_tokens is None else completion_tokens
         reasoning = REASONING_TOKENS if m.reasoning else 0
         image, text = chat.image_tokens, chat.text_tokens
-        cached = min(CACHED_PREFIX_TOKENS, text)
+        if chat.cached_text_tokens is None:  # cold: only part of the hidden prefix
+            cached, cached_image = min(CACHED_PREFIX_TOKENS, text), 0
+        else:  # a prefix seen before under this conversation id (``prompt_cache``)
+            cached, cached_image = min(chat.cached_text_tokens, text), chat.cached_image_tokens
         ticks = (
             (text - cached) * m.prompt
-            + cached * m.cached
-            + image * m.image
+            + (cached + cached_image) * m.cached
+            + (image - cached_image) * m.image
             + (completion + reasoning) * m.completion
         )
+        cached += cached_image
         return {
             "prompt_tokens": text + image,
             "completion_tokens": completion,

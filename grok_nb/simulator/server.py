@@ -26,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from grok_nb.errors import ConfigError
+from grok_nb.simulator import responses
 from grok_nb.simulator.catalog import language_models_payload, models_payload, resolve
 from grok_nb.simulator.faults import (
     BAD_KEY_MESSAGE,
@@ -35,6 +36,7 @@ from grok_nb.simulator.faults import (
     GzipGarbage,
     error_body,
 )
+from grok_nb.simulator.prompt_cache import PromptCache
 from grok_nb.simulator.respond import USAGE_MODES, Reply, make_reply
 from grok_nb.simulator.validate import SimError, parse_chat
 from grok_nb.tiling import DEFAULT_RULE, get_rule
@@ -194,6 +196,7 @@ class _Handler(BaseHTTPRequestHandler):
             ("GET", "/v1/models"): self._models,
             ("GET", "/v1/language-models"): self._language_models,
             ("POST", "/v1/chat/completions"): self._chat,
+            ("POST", "/v1/responses"): self._responses,
         }
         handler = routes.get((self.command, path))
         single = path.rsplit("/", 1)
@@ -242,6 +245,7 @@ class _Handler(BaseHTTPRequestHandler):
         with suppress(ValueError):
             sim._remember(json.loads(raw))
         chat = parse_chat(raw, self.headers.get("Content-Type"), sim.rule)
+        sim.prompt_cache.apply(chat, self.headers.get("x-grok-conv-id"))
         reply = make_reply(chat, sim.rule, sim._next_number())
         with sim._lock:
             sim.usages.append(reply.usage())  # what this reply bills, for tests to compare
@@ -258,6 +262,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(reply.completion(sim.usage_mode), fault)
             return
         self._stream(sim, reply, fault)
+
+    def _responses(self, sim: Simulator, path: str, raw: bytes, fault: Fault | None) -> None:
+        with suppress(ValueError):
+            sim._remember(json.loads(raw))
+        responses.handle(self, sim, raw, fault)
 
     def _stream(self, sim: Simulator, reply: Reply, fault: Fault | None) -> None:
         self.send_response(200)
@@ -322,6 +331,7 @@ class Simulator:
         self.tokens_per_s = tokens_per_s
         self.faults = FaultQueue()
         self.usages: list[dict[str, Any]] = []
+        self.prompt_cache = PromptCache()  # per conversation id: prompts seen
         self.requests: list[Any] = []  # chat request bodies as received (parsed JSON)
         self.log: list[tuple[str, str, int]] = []  # (method, path, status); 0: dropped
         self._lock = threading.Lock()

@@ -21,7 +21,9 @@ from grok_nb.simulator.describe import ImageFacts, image_facts
 from grok_nb.tiling import DETAILS, TilePlan, get_rule
 from grok_nb.tiling import plan as tile_plan
 
-__all__ = ["MAX_IMAGE_BYTES", "ChatInput", "ImageInput", "SimError", "parse_chat", "sniff"]
+__all__ = [
+    "MAX_IMAGE_BYTES", "ChatInput", "ImageInput", "SimError", "chat_input", "parse_chat", "sniff",
+]  # fmt: skip
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024  # the guide's 10 MiB per image
 MIME_TYPES = ("image/jpeg", "image/jpg", "image/png", "image/webp")
@@ -89,6 +91,12 @@ class ChatInput:
     text_tokens: int
     images: list[ImageInput] = field(default_factory=list)
     last_user: int = -1
+    # per message: text and image tokens, for prompt caching
+    message_text_tokens: list[int] = field(default_factory=list)
+    message_image_tokens: list[int] = field(default_factory=list)
+    # set by the prompt cache (``simulator.prompt_cache``); None: only the hidden prefix
+    cached_text_tokens: int | None = None
+    cached_image_tokens: int = 0
 
     @property
     def image_tokens(self) -> int:
@@ -215,6 +223,12 @@ def parse_chat(raw: bytes, content_type: str | None, rule: str) -> ChatInput:
         raise SimError(400, f"Failed to parse the request body as JSON: {exc}", "text") from None
     if not isinstance(body, dict):
         raise _deserialize("expected a JSON object")
+    return chat_input(body, rule)
+
+
+def chat_input(body: dict[str, Any], rule: str) -> ChatInput:
+    """A decoded chat body, checked; also what a Responses body is checked as once
+    its ``input`` is read as messages (``simulator.responses``)."""
     name = body.get("model")
     if not isinstance(name, str):
         raise _deserialize("missing field `model`")
@@ -241,16 +255,23 @@ def parse_chat(raw: bytes, content_type: str | None, rule: str) -> ChatInput:
     images: list[ImageInput] = []
     text_tokens = HIDDEN_PREFIX_TOKENS
     last_user = max(i for i, m in enumerate(messages) if m["role"] in ("user", "system"))
+    message_text_tokens: list[int] = []
+    message_image_tokens: list[int] = []
     for i, parts in enumerate(parts_per_message):
         text_tokens += 3
+        text_here, image_here = 3, 0
         for p in parts:
             if p["type"] == "text":
                 text_tokens += len(p["text"]) // 4 + 1
+                text_here += len(p["text"]) // 4 + 1
             else:
                 img = p["image_url"]
                 images.append(
                     _image(img["url"], img.get("detail", "auto"), len(images) + 1, i, rule)
                 )
+                image_here += images[-1].tokens
+        message_text_tokens.append(text_here)
+        message_image_tokens.append(image_here)
     prompt = " ".join(p["text"] for p in parts_per_message[last_user] if p["type"] == "text")
     options = body.get("stream_options") or {}
     return ChatInput(
@@ -265,4 +286,6 @@ def parse_chat(raw: bytes, content_type: str | None, rule: str) -> ChatInput:
         text_tokens=text_tokens,
         images=images,
         last_user=last_user,
+        message_text_tokens=message_text_tokens,
+        message_image_tokens=message_image_tokens,
     )
