@@ -288,7 +288,7 @@ def handle(handler: Any, sim: Any, raw: bytes, fault: Fault | None) -> None:
         sim.usages.append(reply.usage())
     if not req.chat.stream:
         if fault is not None and fault.kind in ("reset", "truncate"):
-            sim._record(handler.command, handler.path, 0)
+            sim._record(handler.command, handler._path, 0)
             handler._drop_connection()
             return
         handler._reply(response_object(reply, req), fault)
@@ -311,7 +311,7 @@ def _stream(
     for n, event in enumerate(items):
         if fault is not None and n == at:
             if fault.kind == "reset":
-                sim._record(handler.command, handler.path, 0)
+                sim._record(handler.command, handler._path, 0)
                 handler._drop_connection()
                 return
             if fault.kind == "truncate":
@@ -325,5 +325,5 @@ def _stream(
         handler._write_chunk(data)
         if delay and event["type"] == "response.output_text.delta":
             time.sleep(delay)
-    sim._record(handler.command, handler.path, 200)
+    sim._record(handler.command, handler._path, 200)
     handler._write_chunk(b"")
