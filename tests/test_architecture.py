@@ -28,10 +28,13 @@ LAYERS: list[tuple[str, ...]] = [
     ("grok_nb.cache.paths",),
     ("grok_nb.images", "grok_nb.cache", "grok_nb.api", "grok_nb.simulator"),
     ("grok_nb.rules", "grok_nb.ledger", "grok_nb.estimate", "grok_nb.budget"),
+    ("grok_nb.batch_journal",),  # the Batch API's local journal (cache.paths only)
     ("grok_nb.preparing",),
     ("grok_nb.calls",),
     ("grok_nb.conversation",),
     ("grok_nb.asking",),
+    ("grok_nb.batch_upload",),
+    ("grok_nb.batch_api",),
     ("grok_nb.batch", "grok_nb.calibration"),
     ("grok_nb.notebook", "grok_nb.cli"),
     ("grok_nb",),

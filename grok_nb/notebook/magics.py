@@ -25,6 +25,7 @@ from grok_nb.conversation import Conversation
 from grok_nb.errors import APIConnectionError, GrokError, ImageError, MissingKeyError
 from grok_nb.images.expand import TooManyImagesError, expand_path_source
 from grok_nb.ledger import LEDGER
+from grok_nb.notebook.batch_magic import register as register_batch_magic
 from grok_nb.notebook.capture import ImageCapture
 from grok_nb.notebook.live import LiveMarkdown
 from grok_nb.notebook.prompt import prompt_parts_from_cell, split_line
@@ -389,6 +390,7 @@ class GrokVisionMagics(Magics):
 def load_ipython_extension(ipython: Any) -> None:
     magics = GrokVisionMagics(ipython)
     ipython.register_magics(magics)
+    register_batch_magic(ipython)  # %grokvision_batch (notebook/batch_magic.py)
     magics.capture.install()
     ipython._grok_nb_magics = magics
 
