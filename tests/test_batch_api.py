@@ -4,6 +4,7 @@ lost replies without duplicates, per-request errors, expiry and cancellation."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,6 +29,11 @@ def _fast(sim: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(batch_upload.CREATE_LIMITER, "last", 0.0)
     sim.batches.seconds = 0.05
     yield
+    from grok_nb import batch_api
+
+    for client in batch_api._clients.values():  # each test's simulator has its own URL
+        client.close()
+    batch_api._clients.clear()
 
 
 def _wait(job: BatchJob) -> Any:
@@ -92,7 +98,7 @@ def test_ask_many_via_batch_returns_what_ask_many_returns(sim: Any) -> None:
 
 
 def test_budget_at_the_batch_price_refuses_before_anything_is_sent(sim: Any) -> None:
-    with pytest.raises(BudgetExceeded, match="20 %.*nothing was sent"):
+    with pytest.raises(BudgetExceeded, match=r"20 %.*nothing was sent"):
         submit_batch(images(20), "Describe.", max_batch_cost_usd=0.0001)
     assert sim.log == []
 
@@ -105,7 +111,7 @@ def test_the_estimate_is_conservative(sim: Any) -> None:
 
 
 def test_a_model_that_is_not_batch_enabled_is_refused_with_the_api_reason(sim: Any) -> None:
-    with pytest.raises(NotBatchEnabled, match="not batch-enabled.*not supported by the batch"):
+    with pytest.raises(NotBatchEnabled, match=r"not batch-enabled.*not supported by the batch"):
         submit_batch(images(2), "Describe.", model="grok-4.7")
     creates = [e for e in sim.log if e[:2] == ("POST", "/v1/batches")]
     with pytest.raises(NotBatchEnabled):
@@ -152,7 +158,7 @@ def test_add_calls_per_window_are_limited() -> None:
         now[0] += 0.01
     assert len(slept) == 2 and now[0] >= 60.0
     times = list(limiter.calls)
-    assert all(b - a >= 0 for a, b in zip(times, times[1:], strict=False))
+    assert all(b - a >= 0 for a, b in itertools.pairwise(times))
 
 
 def test_one_batch_created_per_second(sim: Any) -> None:
