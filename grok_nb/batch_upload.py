@@ -45,7 +45,7 @@ __all__ = [
     "reconcile",
 ]
 
-MB = 1024 * 1024
+MB = 1_000_000  # "25 MB" read as decimal megabytes: the smaller reading
 MAX_UNKNOWN_OUTCOMES = 5  # per add call: after this many lost replies in a row, stop
 
 

@@ -43,7 +43,7 @@ from grok_nb.simulator.validate import SimError, parse_chat
 
 __all__ = ["NOT_BATCH_ENABLED", "BatchStore"]
 
-MAX_ADD_BYTES = 25 * 1024 * 1024
+MAX_ADD_BYTES = 25_000_000
 MAX_ADDS_PER_WINDOW = 100
 ADD_WINDOW_S = 30.0
 CREATE_INTERVAL_S = 1.0
