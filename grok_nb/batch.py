@@ -36,6 +36,7 @@ from grok_nb.answer import Answer
 from grok_nb.api.client import close_idle_pools
 from grok_nb.api.retry import RetryPolicy
 from grok_nb.background import run_on_own_loop
+from grok_nb.batch_api import submit_and_wait
 from grok_nb.cache.responses import request_key
 from grok_nb.calls import CallPlan, plan_call, response_cache, send_async
 from grok_nb.errors import ConfigError, CreditsExhausted, GrokError, RateLimitError
@@ -376,6 +377,7 @@ def ask_many(
     max_cost_usd: float | None = None,
     max_batch_cost_usd: float | None = None,
     progress: bool = True,
+    via: str = "live",
     **options: Any,
 ) -> list[Answer]:
     """Ask about many images concurrently; one ``Answer`` per item, in order.
@@ -388,7 +390,16 @@ def ask_many(
     ones kept, the rest marked ``"interrupted"`` / ``"cancelled"``.
     ``max_cost_usd`` limits each item (one above it fails alone, unsent);
     ``max_batch_cost_usd`` limits the batch's total (over it, nothing is sent).
+    ``via="batch"`` sends the items through xAI's Batch API instead (``batch_api``:
+    cheaper, slower) and waits for them; the answers come back the same way.
     """
+    if via == "batch":
+        return submit_and_wait(
+            items, prompt, progress=progress, max_cost_usd=max_cost_usd,
+            max_batch_cost_usd=max_batch_cost_usd, **options,
+        )  # fmt: skip
+    if via != "live":
+        raise ConfigError(f"ask_many: via must be 'live' or 'batch', not {via!r}")
     coro_args = dict(
         concurrency=concurrency,
         max_cost_usd=max_cost_usd,

@@ -27,6 +27,7 @@ from grok_nb.errors import APIConnectionError, GrokError, ImageError, MissingKey
 from grok_nb.grounding import attach_boxes, plan_boxes
 from grok_nb.images.expand import TooManyImagesError, expand_path_source
 from grok_nb.ledger import LEDGER
+from grok_nb.notebook.batch_magic import register as register_batch_magic
 from grok_nb.notebook.capture import ImageCapture
 from grok_nb.notebook.live import LiveMarkdown
 from grok_nb.notebook.prompt import prompt_parts_from_cell, split_line
@@ -422,6 +423,7 @@ def load_ipython_extension(ipython: Any) -> None:
     magics = GrokVisionMagics(ipython)
     ipython.register_magics(magics)
     register_simulate_magic(ipython)
+    register_batch_magic(ipython)  # %grokvision_batch (notebook/batch_magic.py)
     magics.capture.install()
     ipython._grok_nb_magics = magics
 

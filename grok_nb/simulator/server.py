@@ -27,6 +27,7 @@ from typing import Any
 
 from grok_nb.errors import ConfigError
 from grok_nb.simulator import responses
+from grok_nb.simulator.batches import BatchStore
 from grok_nb.simulator.catalog import language_models_payload, models_payload, resolve
 from grok_nb.simulator.faults import (
     BAD_KEY_MESSAGE,
@@ -204,6 +205,8 @@ class _Handler(BaseHTTPRequestHandler):
             "/v1/models", "/v1/language-models",
         ):  # fmt: skip
             handler = self._one_model
+        if handler is None and (path + "/").startswith("/v1/batches/"):
+            handler = self._batches  # the Batch API (simulator/batches.py)
         if handler is None:
             raise SimError(404, f"No handler for {self.command} {path} (grok_nb simulator)")
         self._auth(sim)
@@ -240,6 +243,14 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith("/v1/models"):
             entry = {k: entry[k] for k in ("id", "created", "object", "owned_by")}
         self._json(200, entry)
+
+    def _batches(self, sim: Simulator, path: str, raw: bytes, fault: Fault | None) -> None:
+        reply = sim.batches.handle(self.command, self.path, raw, sim.rule)
+        if fault is not None and fault.kind == "reset":  # done, but the reply is lost
+            sim._record(self.command, self.path, 0)
+            self._drop_connection()
+            return
+        self._json(200, reply)
 
     def _chat(self, sim: Simulator, path: str, raw: bytes, fault: Fault | None) -> None:
         with suppress(ValueError):
@@ -330,6 +341,7 @@ class Simulator:
         self.usage_mode = usage_mode
         self.tokens_per_s = tokens_per_s
         self.faults = FaultQueue()
+        self.batches = BatchStore()  # the Batch API's state and knobs (simulator/batches.py)
         self.usages: list[dict[str, Any]] = []
         self.prompt_cache = PromptCache()  # per conversation id: prompts seen
         self.requests: list[Any] = []  # chat request bodies as received (parsed JSON)
