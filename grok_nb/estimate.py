@@ -14,7 +14,7 @@ from typing import Any
 from grok_nb.pricing import price_for
 from grok_nb.tiling import TilePlan, worst_case_tokens
 
-__all__ = ["CHARS_PER_TOKEN", "Estimate", "estimate"]
+__all__ = ["CHARS_PER_TOKEN", "Estimate", "estimate", "message_chars"]
 
 CHARS_PER_TOKEN = 4  # rough text-token estimate; the billed count is shown after the call
 
@@ -37,6 +37,20 @@ class Estimate:
         return self.prompt_usd + (self.max_completion_usd or 0.0)
 
 
+def message_chars(messages: Sequence[dict[str, Any]]) -> int:
+    """Characters of text in ``messages`` (string contents and text parts): what the
+    text estimate counts. The chat panel's ``js/chat_estimate.js`` adds its prompt to
+    this number for the messages already in the conversation."""
+    chars = 0
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, str):
+            chars += len(content)
+        elif isinstance(content, list):
+            chars += sum(len(p.get("text", "")) for p in content if p.get("type") == "text")
+    return chars
+
+
 def estimate(
     body: dict[str, Any],
     plans: Sequence[TilePlan],
@@ -45,14 +59,7 @@ def estimate(
 ) -> Estimate:
     """Text at ~4 characters a token, measured images by their plans, and images that
     were not measured (URLs) at the worst case of their (rule, detail)."""
-    chars = 0
-    for message in body.get("messages", []):
-        content = message.get("content")
-        if isinstance(content, str):
-            chars += len(content)
-        elif isinstance(content, list):
-            chars += sum(len(p.get("text", "")) for p in content if p.get("type") == "text")
-    text_tokens = -(-chars // CHARS_PER_TOKEN)
+    text_tokens = -(-message_chars(body.get("messages", [])) // CHARS_PER_TOKEN)
     image_tokens = sum(p.tokens for p in plans)
     worst = sum(worst_case_tokens(rule, detail) for rule, detail in unmeasured)
     price = price_for(opts["model"])

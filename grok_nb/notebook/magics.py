@@ -26,6 +26,7 @@ from grok_nb.errors import APIConnectionError, GrokError, ImageError, MissingKey
 from grok_nb.images.expand import TooManyImagesError, expand_path_source
 from grok_nb.ledger import LEDGER
 from grok_nb.notebook.capture import ImageCapture
+from grok_nb.notebook.chat_magic import ChatMagics
 from grok_nb.notebook.live import LiveMarkdown
 from grok_nb.notebook.prompt import prompt_parts_from_cell, split_line
 from grok_nb.preparing import Labelled, prepared_store
@@ -389,6 +390,7 @@ class GrokVisionMagics(Magics):
 def load_ipython_extension(ipython: Any) -> None:
     magics = GrokVisionMagics(ipython)
     ipython.register_magics(magics)
+    ipython.register_magics(ChatMagics(ipython))
     magics.capture.install()
     ipython._grok_nb_magics = magics
 
