@@ -251,6 +251,7 @@ class Chat(anywidget.AnyWidget):
 
     def send_message(self, text: str) -> bool:
         """Send ``text`` with the pending images; returns False if a reply is streaming."""
+        text = text.strip()  # as a %%grokvision cell body is: to_cells() replays it exactly
         if self._worker is not None and self._worker.is_alive():
             self._show_error("an answer is still streaming: stop it or wait", "busy")
             return False
@@ -307,7 +308,7 @@ class Chat(anywidget.AnyWidget):
 
     def to_cells(self, markdown: bool = False) -> list[dict[str, str]]:
         """The exchange as notebook cells: ``%%grokvision`` code cells (the first asks,
-        the rest ``--continue``; images named as ``{name.images[i]}``), or Markdown."""
+        the rest ``--continue``; images named ``chat.images[i]``), or Markdown."""
         return chat_static.to_cells(self.transcript, self.name, markdown=markdown)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:

@@ -1,8 +1,8 @@
 """The chat panel's transcript without a widget: cells to paste, and a static view.
 
 ``to_cells`` turns the exchange into ``%%grokvision`` cells (the first turn asks, the
-rest ``--continue`` the same conversation; images are named ``{chat.images[i]}``
-placeholders, which the magic resolves in the namespace) or into Markdown cells.
+rest ``--continue`` the same conversation; images are named ``chat.images[i]``, an
+expression the magic evaluates in the namespace) or into Markdown cells.
 ``transcript_bundle`` is what a saved notebook shows where no widget front end runs:
 every turn with its footer, as escaped HTML and as plain text.
 """
@@ -27,13 +27,8 @@ def _code_cell(entry: dict[str, Any], first_image: int, name: str, follow: bool)
     flags = [f"--model {entry['model']}", f"--detail {entry['detail']}", f"--rule {entry['rule']}"]
     if follow:
         flags.append("--continue")
-    refs = [f"{{{name}.images[{first_image + i}]}}" for i in range(len(entry["images"]))]
-    body = _escape_format(entry["prompt"].strip())
-    lines = ["%%grokvision " + " ".join(flags)]
-    if refs:
-        lines.append(" ".join(refs))
-    lines.append(body)
-    return "\n".join(line for line in lines if line)
+    refs = [f"{name}.images[{first_image + i}]" for i in range(len(entry["images"]))]
+    return "%%grokvision " + " ".join([*refs, *flags]) + "\n" + _escape_format(entry["prompt"])
 
 
 def _image_note(images: Sequence[dict[str, Any]]) -> str:

@@ -76,7 +76,7 @@ class PendingImage:
             "height": self.height,
             "tokens": self.tokens,
             "origin": self.origin,
-            "preview": self.preview,  # bytes: ipywidgets sends it as a binary buffer
+            "preview": self.preview or None,  # bytes: ipywidgets sends a binary buffer
             "preview_mime": self.preview_mime,
         }
 
@@ -181,9 +181,11 @@ def run_turn(
     cost cap) and failures come back as the result the panel shows."""
 
     def delta(piece: str) -> None:
+        # the client has added ``piece`` to the partial answer it will keep: show it,
+        # then stop, so the panel shows exactly the text that is kept
+        on_delta(piece)
         if stop.is_set():
             raise ChatStopped("stopped from the chat panel")
-        on_delta(piece)
 
     shown = [{"id": i.id, "name": i.name, "width": i.width, "height": i.height} for i in images]
     try:
