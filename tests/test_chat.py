@@ -55,11 +55,11 @@ def make_chat(**options: Any) -> tuple[Chat, Recorder]:
 def drop(chat: Chat, data: bytes, name: str = "photo.png", image_id: str = "b1") -> None:
     """What chat.js sends for a dropped file: JSON without the bytes, plus one buffer."""
     content = {"type": "attach", "id": image_id, "name": name, "mime": "image/png"}
-    chat._handle_msg(chat, content, [memoryview(data)])
+    chat._on_panel_msg(chat, content, [memoryview(data)])
 
 
 def send(chat: Chat, text: str) -> None:
-    chat._handle_msg(chat, {"type": "send", "text": text}, [])
+    chat._on_panel_msg(chat, {"type": "send", "text": text}, [])
 
 
 def test_a_dropped_image_is_prepared_and_the_answer_streams_in_deltas_with_its_footer(
@@ -110,7 +110,7 @@ def test_stop_mid_stream_keeps_the_partial_text(sim: Any) -> None:
     deadline = time.monotonic() + 10
     while len(front.of("delta")) < 3 and time.monotonic() < deadline:
         time.sleep(0.01)
-    chat._handle_msg(chat, {"type": "stop"}, [])
+    chat._on_panel_msg(chat, {"type": "stop"}, [])
     chat.wait(30)
     entry = chat.transcript[-1]
     streamed = "".join(d["text"] for d in front.of("delta"))
@@ -154,7 +154,7 @@ def test_an_undecodable_drop_shows_the_image_error_in_the_panel(sim: Any) -> Non
 def test_an_oversized_drop_is_refused_with_the_file_size_message() -> None:
     chat, front = make_chat()
     size = int((MAX_FILE_MB + 1) * 1024 * 1024)
-    chat._handle_msg(chat, {"type": "too_big", "id": "b2", "name": "huge.tif", "size": size}, [])
+    chat._on_panel_msg(chat, {"type": "too_big", "id": "b2", "name": "huge.tif", "size": size}, [])
     assert chat.error == (
         f"huge.tif: huge.tif is {size / 1024 / 1024:,.1f} MB, over the max_file_mb="
         f"{MAX_FILE_MB:g} MB limit; pass max_file_mb=... to allow it"

@@ -165,7 +165,7 @@ class Chat(anywidget.AnyWidget):
             name=name,
         )
         self._refresh_context()
-        self.on_msg(self._handle_msg)
+        self.on_msg(self._on_panel_msg)
 
     # validation: the same ConfigError whether set from Python or the browser
 
@@ -228,7 +228,7 @@ class Chat(anywidget.AnyWidget):
 
     # messages from the browser
 
-    def _handle_msg(self, _widget: Any, content: Any, buffers: list[Any]) -> None:
+    def _on_panel_msg(self, _widget: Any, content: Any, buffers: list[Any]) -> None:
         if not isinstance(content, dict):
             return
         kind = content.get("type")

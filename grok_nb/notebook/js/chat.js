@@ -196,7 +196,8 @@ class ChatView {
     this.renderPending();
     this.root.grokAttachMs.push(performance.now() - t0);
     const bytes = await file.arrayBuffer();
-    this.model.send({ type: "attach", id, name, mime: file.type, size: file.size }, [bytes]);
+    // send(content, callbacks, buffers): the bytes travel as a binary buffer
+    this.model.send({ type: "attach", id, name, mime: file.type, size: file.size }, undefined, [bytes]);
   }
 
   sendMessage() {
@@ -317,8 +318,10 @@ class ChatView {
       frame.append(grid);
       const ratio = item.width / item.height;
       frame.style.aspectRatio = String(ratio);
+      frame.style.width = `${Math.min(160, Math.round(120 * ratio))}px`; // tall ones stay short
       card.dataset.grid = `${cols}x${rows}`;
       card.dataset.tokens = String(plan.tokens);
+      if (item.kernelTokens != null) card.dataset.kernelTokens = String(item.kernelTokens);
     }
     const remove = h("button", { type: "button", class: "gc-remove", "aria-label": `Remove ${item.name}`, text: "×" });
     remove.addEventListener("click", () => {
