@@ -296,7 +296,8 @@ class Chat(anywidget.AnyWidget):
         self.send({"type": "end", "turn": turn, "status": result.status, "text": text})
 
     def stop(self) -> None:
-        """Stop the streaming reply; the text so far is kept, marked as stopped."""
+        """Stop the streaming reply; the text so far is kept, marked as stopped. Takes
+        effect at the next piece of text (a server still thinking is waited for)."""
         self._stop.set()
 
     def wait(self, timeout: float | None = None) -> None:
