@@ -52,6 +52,7 @@ _LAZY: dict[str, str] = {
     "Usage": "grok_nb.answer",
     "Client": "grok_nb.api.client",
     "TileExplorer": "grok_nb.notebook.explorer",
+    "Chat": "grok_nb.notebook.chat",
     "prepare": "grok_nb.images",
     "PreparedImage": "grok_nb.images",
 }

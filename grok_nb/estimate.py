@@ -19,7 +19,7 @@ from typing import Any
 from grok_nb.pricing import price_for
 from grok_nb.tiling import TilePlan, worst_case_tokens
 
-__all__ = ["CHARS_PER_TOKEN", "Estimate", "estimate"]
+__all__ = ["CHARS_PER_TOKEN", "Estimate", "estimate", "message_chars"]
 
 CHARS_PER_TOKEN = 4  # rough text-token estimate; the billed count is shown after the call
 
@@ -50,6 +50,20 @@ class Estimate:
         if self.prompt_usd is None or self.cold_prompt_usd is None:
             return None
         return self.cold_prompt_usd - self.prompt_usd
+
+
+def message_chars(messages: Sequence[dict[str, Any]]) -> int:
+    """Characters of text in ``messages`` (string contents and text parts): what the
+    text estimate counts. The chat panel's ``js/chat_estimate.js`` adds its prompt to
+    this number for the messages already in the conversation."""
+    chars = 0
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, str):
+            chars += len(content)
+        elif isinstance(content, list):
+            chars += sum(len(p.get("text", "")) for p in content if p.get("type") == "text")
+    return chars
 
 
 def estimate(
@@ -89,11 +103,4 @@ def estimate(
 
 
 def _text_tokens(messages: Sequence[dict[str, Any]]) -> int:
-    chars = 0
-    for message in messages:
-        content = message.get("content")
-        if isinstance(content, str):
-            chars += len(content)
-        elif isinstance(content, list):
-            chars += sum(len(p.get("text", "")) for p in content if p.get("type") == "text")
-    return -(-chars // CHARS_PER_TOKEN)
+    return -(-message_chars(messages) // CHARS_PER_TOKEN)

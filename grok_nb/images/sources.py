@@ -39,6 +39,7 @@ __all__ = [
     "ACCEPTED",
     "MAX_FILE_MB",
     "Opened",
+    "check_file_size",
     "describe_source",
     "expand_sources",
     "open_source",
@@ -232,10 +233,16 @@ def _size_limit(path: str, label: str, max_file_mb: float | None) -> None:
         size = os.stat(path).st_size
     except OSError:
         return  # open() below reports it
-    if size > max_file_mb * 1024 * 1024:
+    check_file_size(size, os.path.basename(path), label, max_file_mb)
+
+
+def check_file_size(size: int, name: str, label: str, max_file_mb: float | None) -> None:
+    """Refuse ``size`` bytes over ``max_file_mb``: files on disk, and files dropped on
+    the chat panel (checked in the browser before they are sent, and again here)."""
+    if max_file_mb is not None and size > max_file_mb * 1024 * 1024:
         raise ImageError(
             label,
-            f"{os.path.basename(path)} is {size / 1024 / 1024:,.1f} MB, over the "
+            f"{name} is {size / 1024 / 1024:,.1f} MB, over the "
             f"max_file_mb={max_file_mb:g} MB limit; pass max_file_mb=... to allow it",
         )
 

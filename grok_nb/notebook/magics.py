@@ -29,6 +29,7 @@ from grok_nb.images.expand import TooManyImagesError, expand_path_source
 from grok_nb.ledger import LEDGER
 from grok_nb.notebook.batch_magic import register as register_batch_magic
 from grok_nb.notebook.capture import ImageCapture
+from grok_nb.notebook.chat_magic import ChatMagics
 from grok_nb.notebook.live import LiveMarkdown
 from grok_nb.notebook.prompt import prompt_parts_from_cell, split_line
 from grok_nb.notebook.simulate_magic import register as register_simulate_magic
@@ -424,6 +425,7 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython.register_magics(magics)
     register_simulate_magic(ipython)
     register_batch_magic(ipython)  # %grokvision_batch (notebook/batch_magic.py)
+    ipython.register_magics(ChatMagics(ipython))
     magics.capture.install()
     ipython._grok_nb_magics = magics
 
