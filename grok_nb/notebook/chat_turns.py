@@ -180,9 +180,12 @@ def run_turn(
     """Plan, send and record one message. Never raises a ``GrokError``: refusals (the
     cost cap) and failures come back as the result the panel shows."""
 
+    seen: list[str] = []
+
     def delta(piece: str) -> None:
-        # the client has added ``piece`` to the partial answer it will keep: show it,
-        # then stop, so the panel shows exactly the text that is kept
+        # show ``piece``, then stop: what is kept is exactly what the panel showed (the
+        # client holds back the last characters of a stream until the next piece)
+        seen.append(piece)
         on_delta(piece)
         if stop.is_set():
             raise ChatStopped("stopped from the chat panel")
@@ -197,6 +200,7 @@ def run_turn(
         partial: Answer | None = getattr(exc, "partial_answer", None)
         if partial is None:  # stopped while a cached answer was replayed: nothing to keep
             return TurnResult("error", message="stopped before the answer began", images=shown)
+        partial.text = "".join(seen)
         conversation.record(call, partial)
         return TurnResult("stopped", partial, footer=answer_footer(partial), images=shown)
     except Exception as exc:  # shown in the panel: a worker thread has nobody to raise to

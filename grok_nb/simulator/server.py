@@ -245,7 +245,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, entry)
 
     def _batches(self, sim: Simulator, path: str, raw: bytes, fault: Fault | None) -> None:
-        reply = sim.batches.handle(self.command, self.path, raw, sim.rule)
+        target = self.path
+        if target.startswith(PATH_PREFIX + "/"):  # the simulator's identity, not a route
+            target = target[len(PATH_PREFIX) :]
+        reply = sim.batches.handle(self.command, target, raw, sim.rule)
         if fault is not None and fault.kind == "reset":  # done, but the reply is lost
             sim._record(self.command, self.path, 0)
             self._drop_connection()
