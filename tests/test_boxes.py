@@ -6,6 +6,8 @@ import base64
 import importlib.util
 import io
 import json
+import sys
+import types
 from typing import Any
 
 import pytest
@@ -156,16 +158,31 @@ def test_crop_gives_the_region_of_the_original_for_a_follow_up() -> None:
     assert found.crop(0, pad=5).size == (110, 70)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("supervision") is not None, reason="installed")
-def test_to_supervision_without_supervision_says_how_to_get_it() -> None:
+def test_to_supervision_without_supervision_says_how_to_get_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "supervision", None)  # as if not installed
     with pytest.raises(ImportError, match="pip install supervision"):
         detections('[{"label": "a", "box": [0, 0, 9, 9]}]').to_supervision()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("supervision") is None, reason="optional")
-def test_to_supervision() -> None:
+class _StandInDetections:
+    """supervision.Detections' constructor, as documented (xyxy, confidence, class_id,
+    data): supervision is optional and not installed in the test environment."""
+
+    def __init__(self, xyxy: Any, confidence: Any, class_id: Any, data: Any) -> None:
+        self.xyxy, self.confidence, self.class_id, self.data = xyxy, confidence, class_id, data
+
+
+def test_to_supervision(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.util.find_spec("supervision") is not None
+    if not real:
+        monkeypatch.setitem(
+            sys.modules, "supervision", types.SimpleNamespace(Detections=_StandInDetections)
+        )
     sv = detections('[{"label": "a", "box": [0, 0, 500, 500], "score": 0.5}]').to_supervision()
     assert sv.xyxy.tolist() == [[0, 0, 100, 50]] and sv.data["class_name"].tolist() == ["a"]
+    assert sv.class_id.tolist() == [0] and sv.confidence.tolist() == [0.5]
 
 
 # --- drawing ------------------------------------------------------------------------
