@@ -182,3 +182,27 @@ def test_an_answer_from_ask_can_be_followed_up(sim: Any) -> None:
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
     assert messages[2]["content"] == answer.text
     assert follow.conversation is answer.conversation
+
+
+def test_a_lone_surrogate_is_one_usage_error_and_nothing_is_sent(
+    shell: InteractiveShell, sim: Any
+) -> None:
+    shell.user_ns["pic"] = picture("red")
+    with pytest.raises(UsageError, match="lone surrogate character \\(U\\+D800\\)"):
+        run(shell, "pic --no-cache", "bad \ud800 text")
+    with pytest.raises(grok_nb.ConfigError, match="the system prompt holds a lone surrogate"):
+        grok_nb.ask("fine", picture("red"), system="x\udc80", cache="off")
+    assert sim.requests == []
+
+
+def test_a_malformed_base_url_is_one_usage_error(shell: InteractiveShell, sim: Any) -> None:
+    shell.user_ns["pic"] = picture("red")
+    settings = current()
+    settings.base_url = "not a url"
+    try:
+        with pytest.raises(UsageError, match="base_url") as info:
+            run(shell, "pic --no-cache", "Colour?")
+        assert "\n" not in str(info.value)
+    finally:
+        settings.base_url = None
+    assert sim.requests == []

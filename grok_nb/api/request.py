@@ -61,13 +61,27 @@ def _image_part(part: Any, index: int) -> dict[str, Any]:
     return {"type": "image_url", "image_url": image_url}
 
 
+def _sendable(text: str, what: str) -> str:
+    """``text`` if it can travel as UTF-8 JSON; a lone surrogate (pasted from a broken
+    source, or decoded with surrogateescape) cannot, and is refused before sending."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        char = text[exc.start]
+        raise ConfigError(
+            f"{what} holds a lone surrogate character (U+{ord(char):04X}) at position "
+            f"{exc.start}, which cannot be sent as UTF-8; remove or replace it"
+        ) from None
+    return text
+
+
 def _user_content(parts: Sequence[Any]) -> str | list[dict[str, Any]]:
     content: list[dict[str, Any]] = []
     images = 0
     for part in parts:
         if isinstance(part, str):
             if part:
-                content.append({"type": "text", "text": part})
+                content.append({"type": "text", "text": _sendable(part, "the prompt")})
         elif _is_image(part):
             images += 1
             content.append(_image_part(part, images))
@@ -115,7 +129,7 @@ def build_chat_request(
         raise ConfigError(f"model must be a model name such as 'grok-4.3', not {model!r}")
     messages: list[dict[str, Any]] = []
     if system:
-        messages.append({"role": "system", "content": system})
+        messages.append({"role": "system", "content": _sendable(system, "the system prompt")})
     messages += _check_history(history)
     messages.append({"role": "user", "content": _user_content(parts)})
     body: dict[str, Any] = {"model": model.strip(), "messages": messages}
