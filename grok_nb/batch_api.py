@@ -47,6 +47,7 @@ from grok_nb.batch_upload import (
 from grok_nb.cache.responses import cacheable, request_key
 from grok_nb.calls import CallPlan, plan_call, response_cache
 from grok_nb.errors import ConfigError, GrokError
+from grok_nb.frames import answers_to_frame
 from grok_nb.images import describe_source
 from grok_nb.ledger import LEDGER
 from grok_nb.pricing import format_usd
@@ -411,26 +412,14 @@ class BatchJob:
         return self.status()
 
     def to_frame(self) -> Any:
-        """A pandas DataFrame, one row per item (pandas must be installed)."""
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ConfigError("to_frame needs pandas: pip install pandas") from None
-        rows = []
-        for r, a in zip(self.journal.rows(self.id), self.results(), strict=True):
-            u = a.usage
-            rows.append(
-                {
-                    "item": r.label, "batch_request_id": r.row_id, "state": r.state,
-                    "text": a.text, "error": None if a.error is None else str(a.error),
-                    "model": a.model, "cached": a.cached,
-                    "prompt_tokens": None if u is None else u.prompt_tokens,
-                    "image_tokens": None if u is None else u.image_tokens,
-                    "completion_tokens": None if u is None else u.completion_tokens,
-                    "cost_usd": 0.0 if a.cached else a.cost_usd,
-                }
-            )  # fmt: skip
-        return pd.DataFrame(rows)
+        """A pandas DataFrame, one row per item (``answers_to_frame``'s columns, plus the
+        journal's ``batch_request_id`` and ``state``)."""
+        rows = self.journal.rows(self.id)
+        frame = answers_to_frame(self.results())
+        frame["item"] = [r.label for r in rows]
+        frame.insert(1, "batch_request_id", [r.row_id for r in rows])
+        frame.insert(2, "state", [r.state for r in rows])
+        return frame
 
 
 def _answer(result: dict[str, Any], row: RowRecord, model: str) -> Answer | None:

@@ -64,6 +64,18 @@ class TileRule:
     tokens_per_tile: int = 256
     max_tiles: int = 6
 
+    def to_dict(self) -> dict[str, Any]:
+        """The rule as the front ends (explorer, chat) receive it, for ``js/tiles.js``."""
+        return {
+            "name": self.name,
+            "layout": self.layout,
+            "extra_tile": self.extra_tile,
+            "description": self.description,
+            "tile_size": self.tile_size,
+            "tokens_per_tile": self.tokens_per_tile,
+            "max_tiles": self.max_tiles,
+        }
+
     def extra_for(self, tiles: int) -> int:
         if self.extra_tile == "always":
             return 1

@@ -92,16 +92,7 @@ def shared_assets() -> ChatAssets:
 
 
 def _rule_entry(name: str) -> dict[str, Any]:
-    r = RULES[name]
-    return {
-        "name": r.name,
-        "layout": r.layout,
-        "extra_tile": r.extra_tile,
-        "description": r.description,
-        "tile_size": r.tile_size,
-        "tokens_per_tile": r.tokens_per_tile,
-        "max_tiles": r.max_tiles,
-    }
+    return RULES[name].to_dict()
 
 
 _ids = itertools.count(1)

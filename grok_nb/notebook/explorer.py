@@ -137,16 +137,7 @@ def _price_entry(name: str) -> dict[str, Any]:
 
 
 def _rule_entry(name: str) -> dict[str, Any]:
-    r = RULES[name]
-    return {
-        "name": r.name,
-        "layout": r.layout,
-        "extra_tile": r.extra_tile,
-        "description": r.description,
-        "tile_size": r.tile_size,
-        "tokens_per_tile": r.tokens_per_tile,
-        "max_tiles": r.max_tiles,
-    }
+    return RULES[name].to_dict()
 
 
 def _plan_to_json(value: TilePlan | None, _widget: Any) -> dict[str, Any] | None:
