@@ -40,7 +40,7 @@ from grok_nb.batch_api import submit_and_wait
 from grok_nb.cache.responses import request_key
 from grok_nb.calls import CallPlan, plan_call, response_cache, send_async
 from grok_nb.errors import ConfigError, CreditsExhausted, GrokError, RateLimitError
-from grok_nb.images import describe_source
+from grok_nb.preparing import batch_item, item_label
 from grok_nb.pricing import format_usd
 from grok_nb.settings import resolve_options
 
@@ -66,18 +66,6 @@ class _Gate:
         while (target := self.until) > waited and (delay := target - time.monotonic()) > 0:
             await sleep(delay)
             waited = target
-
-
-def _item(item: Any, prompt: str | None) -> tuple[Any, Any]:
-    """(image or None, prompt): an item is an image, an (image, prompt) pair, or a list of
-    text and images that is the whole prompt (interleaved as written)."""
-    if isinstance(item, list):
-        return None, item
-    if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], str):
-        return item[0], item[1]
-    if prompt is None:
-        raise ConfigError("ask_many: give a prompt, or items as (image, prompt) pairs")
-    return item, prompt
 
 
 def _failed(error: GrokError | BaseException, call: CallPlan | None, label: str) -> Answer:
@@ -206,7 +194,7 @@ async def ask_many_async(
         max_batch_cost_usd=max_batch_cost_usd,
         **options,
     )
-    pairs = [_item(item, prompt) for item in items]
+    pairs = [batch_item(item, prompt, "ask_many") for item in items]
     # Plan everything first: images are prepared once, bad items fail here, not mid-batch.
     # max_cost_usd goes to every call (each item is checked on its own when it is sent);
     # the batch does the retrying itself, so its calls do none.
@@ -223,7 +211,7 @@ async def ask_many_async(
     limit = opts["max_batch_cost_usd"]
     calls: list[CallPlan | Exception | None] = [None] * len(pairs)
     results: list[Answer | None] = [None] * len(pairs)
-    labels = [_label(image) for image, _ in pairs]
+    labels = [item_label(image) for image, _ in pairs]
 
     def outcomes() -> list[Answer]:
         return [
@@ -334,15 +322,6 @@ def _is_cached(call: CallPlan) -> bool:
     if call.cache_key is None or call.options["cache"] not in ("use", "replay"):
         return False
     return call.cache_key in response_cache(call.options)
-
-
-def _label(image: Any) -> str:
-    if image is None:
-        return "prompt with its images"
-    try:
-        return describe_source(image)
-    except Exception:  # a label is a courtesy; never fail a batch over it
-        return type(image).__name__
 
 
 def _progress(total: int, estimate: float | None) -> Any:

@@ -48,8 +48,8 @@ from grok_nb.cache.responses import cacheable, request_key
 from grok_nb.calls import CallPlan, plan_call, response_cache
 from grok_nb.errors import ConfigError, GrokError
 from grok_nb.frames import answers_to_frame
-from grok_nb.images import describe_source
 from grok_nb.ledger import LEDGER
+from grok_nb.preparing import batch_item, item_label
 from grok_nb.pricing import format_usd
 from grok_nb.settings import resolve_options
 
@@ -101,26 +101,6 @@ class BatchStatus:
         )
 
 
-def _split(item: Any, prompt: str | Any) -> tuple[Any, Any]:
-    """(image or None, prompt), the item shapes ``ask_many`` takes."""
-    if isinstance(item, list):
-        return None, item
-    if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], str):
-        return item[0], item[1]
-    if prompt is None:
-        raise ConfigError("submit_batch: give a prompt, or items as (image, prompt) pairs")
-    return item, prompt
-
-
-def _label(image: Any) -> str:
-    if image is None:
-        return "prompt with its images"
-    try:
-        return describe_source(image)
-    except Exception:  # a label is a courtesy; never fail a batch over it
-        return type(image).__name__
-
-
 _clients: dict[str, Client] = {}
 
 
@@ -148,7 +128,7 @@ def _first_pass(
 
     def one(n: int) -> RowRecord:
         image, _ = pairs[n]
-        row = RowRecord(n, f"r{n:06d}", None, _label(image), None, "new", None, None, None, 0)
+        row = RowRecord(n, f"r{n:06d}", None, item_label(image), None, "new", None, None, None, 0)
         try:
             call = _plan(pairs[n], per_call)
         except GrokError as exc:  # a bad item fails alone
@@ -195,7 +175,7 @@ def submit_batch(
     same endpoint continue or return the job already in the journal."""
     opts = resolve_options(model=model, max_batch_cost_usd=max_batch_cost_usd, **options)
     base_url = resolve_base_url(opts["base_url"])
-    pairs = [_split(item, prompt) for item in items]
+    pairs = [batch_item(item, prompt, "submit_batch") for item in items]
     per_call = {k: v for k, v in options.items() if k != "max_cost_usd"}
     per_call["model"] = opts["model"]
     refused = _not_batch_enabled.get((base_url, opts["model"]))

@@ -23,13 +23,15 @@ from grok_nb.cache.prepared import PreparedStore
 from grok_nb.errors import ConfigError
 from grok_nb.images import PreparedImage
 from grok_nb.images.fingerprint import fingerprint
-from grok_nb.images.sources import IMAGE_SUFFIXES, looks_like_image
+from grok_nb.images.sources import IMAGE_SUFFIXES, describe_source, looks_like_image
 from grok_nb.rules import RuleChoice, rule_in_force
 
 __all__ = [
     "Labelled",
     "Text",
     "as_source",
+    "batch_item",
+    "item_label",
     "prepare_parts",
     "prepare_sources",
     "prepared_store",
@@ -206,3 +208,25 @@ def prepare_parts(
             else prepare_sources([part], opts, endpoint, overrides)
         )
     return out
+
+
+def batch_item(item: Any, prompt: Any, caller: str) -> tuple[Any, Any]:
+    """One item of a batch (``ask_many``, ``submit_batch``) as (image or None, prompt): an
+    image, an (image, prompt) pair, or a list of text and images that is the whole prompt."""
+    if isinstance(item, list):
+        return None, item
+    if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], str):
+        return item[0], item[1]
+    if prompt is None:
+        raise ConfigError(f"{caller}: give a prompt, or items as (image, prompt) pairs")
+    return item, prompt
+
+
+def item_label(image: Any) -> str:
+    """A batch item's name in results and frames."""
+    if image is None:
+        return "prompt with its images"
+    try:
+        return describe_source(image)
+    except Exception:  # a label is a courtesy; never fail a batch over it
+        return type(image).__name__
