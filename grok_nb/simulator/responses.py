@@ -31,7 +31,7 @@ from typing import Any
 
 from grok_nb.simulator.faults import Fault
 from grok_nb.simulator.respond import Reply, make_reply
-from grok_nb.simulator.validate import ChatInput, SimError, chat_input
+from grok_nb.simulator.validate import ChatInput, SimError, chat_input, json_body
 from grok_nb.tiling import DETAILS
 
 __all__ = ["ResponsesInput", "events", "handle", "parse_responses", "response_object"]
@@ -134,16 +134,7 @@ def _response_format(body: dict[str, Any]) -> dict[str, Any] | None:
 
 def parse_responses(raw: bytes, content_type: str | None, rule: str) -> ResponsesInput:
     """Check a ``/v1/responses`` body and read it as the chat request it amounts to."""
-    if not content_type or content_type.split(";")[0].strip().lower() != "application/json":
-        raise SimError(415, "Expected request with `Content-Type: application/json`", "text")
-    if not raw.strip():
-        raise SimError(415, "Empty request body: expected a JSON object", "text")
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise SimError(400, f"Failed to parse the request body as JSON: {exc}", "text") from None
-    if not isinstance(body, dict):
-        raise _deserialize("expected a JSON object")
+    body = json_body(raw, content_type)
     if "input" not in body:
         raise _deserialize("missing field `input`")
     if not isinstance(body.get("model"), str):

@@ -212,7 +212,8 @@ def _options(body: dict[str, Any], model: SimModel) -> None:
             _check_schema_keywords(spec["schema"])
 
 
-def parse_chat(raw: bytes, content_type: str | None, rule: str) -> ChatInput:
+def json_body(raw: bytes, content_type: str | None) -> dict[str, Any]:
+    """A request body as xAI reads one: JSON content type, non-empty, an object."""
     if not content_type or content_type.split(";")[0].strip().lower() != "application/json":
         raise SimError(415, "Expected request with `Content-Type: application/json`", "text")
     if not raw.strip():
@@ -223,7 +224,11 @@ def parse_chat(raw: bytes, content_type: str | None, rule: str) -> ChatInput:
         raise SimError(400, f"Failed to parse the request body as JSON: {exc}", "text") from None
     if not isinstance(body, dict):
         raise _deserialize("expected a JSON object")
-    return chat_input(body, rule)
+    return body
+
+
+def parse_chat(raw: bytes, content_type: str | None, rule: str) -> ChatInput:
+    return chat_input(json_body(raw, content_type), rule)
 
 
 def chat_input(body: dict[str, Any], rule: str) -> ChatInput:
