@@ -44,3 +44,40 @@ def sim(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
     for client in session._clients.values():  # each test's simulator has its own URL
         client.close()
     session._clients.clear()
+
+
+def run_in_kernel(nb: Any, folder: Path, env: dict[str, str], unset: tuple[str, ...] = ()) -> Any:
+    """Execute ``nb`` in a real kernel started in ``folder`` with ``env`` set (and
+    ``unset`` removed), importing this checkout's grok_nb; errors stay in the outputs."""
+    from nbclient import NotebookClient
+
+    mp = pytest.MonkeyPatch()
+    for name in ("MPLBACKEND", *unset):  # MPLBACKEND would defeat the inline backend
+        mp.delenv(name, raising=False)
+    for name, value in env.items():
+        mp.setenv(name, value)
+    mp.setenv("PYTHONPATH", str(REPO))
+    try:
+        NotebookClient(
+            nb,
+            timeout=180,
+            kernel_name="python3",
+            allow_errors=True,
+            resources={"metadata": {"path": str(folder)}},
+        ).execute()
+    finally:
+        mp.undo()
+    return nb
+
+
+def cell_text(cell: Any) -> str:
+    """Everything a saved cell shows as text: streams, every mimetype, error values."""
+    import json
+
+    chunks = []
+    for out in cell.get("outputs", []):
+        chunks.append(out.get("text", ""))
+        for value in out.get("data", {}).values():
+            chunks.append(value if isinstance(value, str) else json.dumps(value))
+        chunks.append(out.get("evalue", ""))
+    return "\n".join(chunks)

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 from typing import Any
 
 import nbformat
 import pytest
-from conftest import REPO
-from nbclient import NotebookClient
+from conftest import cell_text, run_in_kernel
 from PIL import Image
 
 from grok_nb import simulator
@@ -50,24 +48,10 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, list[Any]]:
     work = tmp_path_factory.mktemp("capture")
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(src) for src in _cells()]
-    mp = pytest.MonkeyPatch()
     with simulator.serve() as sim:
-        mp.setenv("XAI_BASE_URL", sim.base_url)
-        mp.setenv("XAI_API_KEY", "xai-capture-test-key-0123456789")
-        mp.setenv("GROK_NB_OFFLINE", "1")
-        mp.setenv("GROK_NB_CACHE_DIR", str(work / "cache"))
-        mp.setenv("PYTHONPATH", str(REPO))  # the kernel imports this checkout's grok_nb
-        mp.delenv("MPLBACKEND", raising=False)
-        try:
-            NotebookClient(
-                nb,
-                timeout=180,
-                kernel_name="python3",
-                allow_errors=True,
-                resources={"metadata": {"path": str(work)}},
-            ).execute()
-        finally:
-            mp.undo()
+        env = {"XAI_BASE_URL": sim.base_url, "XAI_API_KEY": "xai-capture-test-key-0123456789"}
+        env.update(GROK_NB_OFFLINE="1", GROK_NB_CACHE_DIR=str(work / "cache"))
+        run_in_kernel(nb, work, env)
         requests = list(sim.requests)
     return nb, requests
 
@@ -85,13 +69,7 @@ def _sent_size(body: dict[str, Any]) -> tuple[int, int]:
         return im.size
 
 
-def _text(cell: Any) -> str:
-    chunks = []
-    for out in cell.get("outputs", []):
-        chunks.append(out.get("text", ""))
-        for value in out.get("data", {}).values():
-            chunks.append(value if isinstance(value, str) else json.dumps(value))
-    return "\n".join(chunks)
+_text = cell_text
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from collections.abc import Sequence
@@ -11,8 +10,7 @@ from typing import Any
 
 import nbformat
 import pytest
-from conftest import REPO
-from nbclient import NotebookClient
+from conftest import REPO, cell_text, run_in_kernel
 
 from grok_nb import simulator
 
@@ -20,14 +18,7 @@ KEY = "xai-notebook-test-key-9f8e7d6c5b4a"
 pytestmark = pytest.mark.kernel
 
 
-def _outputs_text(cell: Any) -> str:
-    chunks = []
-    for out in cell.get("outputs", []):
-        chunks.append(out.get("text", ""))
-        for value in out.get("data", {}).values():
-            chunks.append(value if isinstance(value, str) else json.dumps(value))
-        chunks.append(out.get("evalue", ""))
-    return "\n".join(chunks)
+_outputs_text = cell_text
 
 
 def execute(name: str, work: Path, extra: Sequence[str] = ()) -> tuple[Any, Path, list[Any]]:
@@ -35,24 +26,9 @@ def execute(name: str, work: Path, extra: Sequence[str] = ()) -> tuple[Any, Path
     shutil.copy(REPO / "notebooks" / name, work / name)
     nb = nbformat.read(work / name, as_version=4)
     nb.cells += [nbformat.v4.new_code_cell(src) for src in extra]
-    mp = pytest.MonkeyPatch()
     with simulator.serve() as sim:
-        mp.setenv("XAI_BASE_URL", sim.base_url)
-        mp.setenv("XAI_API_KEY", KEY)
-        mp.setenv("GROK_NB_OFFLINE", "1")
-        mp.setenv("GROK_NB_CACHE_DIR", str(work / "cache"))
-        mp.setenv("PYTHONPATH", str(REPO))  # the kernel imports this checkout's grok_nb
-        mp.delenv("MPLBACKEND", raising=False)
-        try:
-            NotebookClient(
-                nb,
-                timeout=180,
-                kernel_name="python3",
-                allow_errors=True,
-                resources={"metadata": {"path": str(work)}},
-            ).execute()
-        finally:
-            mp.undo()
+        env = {"XAI_BASE_URL": sim.base_url, "XAI_API_KEY": KEY, "GROK_NB_OFFLINE": "1"}
+        run_in_kernel(nb, work, {**env, "GROK_NB_CACHE_DIR": str(work / "cache")})
         usages = list(sim.usages)
     saved = work / f"executed-{name}"
     nbformat.write(nb, saved)

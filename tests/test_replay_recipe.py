@@ -17,8 +17,7 @@ from typing import Any
 
 import nbformat
 import pytest
-from conftest import REPO
-from nbclient import NotebookClient
+from conftest import REPO, cell_text, run_in_kernel
 
 from grok_nb import simulator
 
@@ -41,14 +40,7 @@ CELLS = [
 ASKED = [2, 3, 6]  # the %%grokvision cells
 
 
-def _text(cell: Any) -> str:
-    chunks = []
-    for out in cell.get("outputs", []):
-        chunks.append(out.get("text", ""))
-        for value in out.get("data", {}).values():
-            chunks.append(value if isinstance(value, str) else json.dumps(value))
-        chunks.append(out.get("evalue", ""))
-    return "\n".join(chunks)
+_text = cell_text
 
 
 def _failures(cell: Any) -> list[str]:
@@ -64,23 +56,7 @@ def _execute(
 ) -> Any:
     nb = nbformat.read(folder / "analysis.ipynb", as_version=4)
     nb.cells += [nbformat.v4.new_code_cell(src) for src in extra]
-    mp = pytest.MonkeyPatch()
-    for name in ("MPLBACKEND", *unset):
-        mp.delenv(name, raising=False)
-    for name, value in env.items():
-        mp.setenv(name, value)
-    mp.setenv("PYTHONPATH", str(REPO))  # the kernel imports this checkout's grok_nb
-    try:
-        NotebookClient(
-            nb,
-            timeout=180,
-            kernel_name="python3",
-            allow_errors=True,
-            resources={"metadata": {"path": str(folder)}},  # the kernel starts in its folder
-        ).execute()
-    finally:
-        mp.undo()
-    return nb
+    return run_in_kernel(nb, folder, env, unset)  # the kernel starts in its folder
 
 
 def _free_port() -> int:
